@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Log sinks: journald through sd_journal_sendv, or stderr with sd-daemon
+ * style "<N>" prefixes. What to log, and how often, is the callers' business.
+ */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include <systemd/sd-journal.h>
+
+#define LOG_FIELDS_MAX 32
+
+static atomic_int log_level = LOG_INFO;
+static atomic_int use_journal = -1;
+
+void pg_log_set_level(int priority)
+{
+    atomic_store(&log_level, priority);
+}
+
+int pg_log_get_level(void)
+{
+    return atomic_load(&log_level);
+}
+
+int pg_log_enabled(int priority)
+{
+    return priority <= atomic_load(&log_level);
+}
+
+int pg_log_parse_level(const char *name)
+{
+    static const struct {
+        const char *name;
+        int prio;
+    } levels[] = {{"error", LOG_ERR}, {"warning", LOG_WARNING}, {"info", LOG_INFO},
+                  {"debug", LOG_DEBUG}};
+    size_t i;
+
+    for (i = 0; name != NULL && i < sizeof(levels) / sizeof(levels[0]); i++) {
+        if (strcmp(name, levels[i].name) == 0) {
+            return levels[i].prio;
+        }
+    }
+    return -1;
+}
+
+void pg_log_use_journal(int on)
+{
+    atomic_store(&use_journal, on ? 1 : 0);
+}
+
+static int journal_wanted(void)
+{
+    int v = atomic_load(&use_journal);
+
+    if (v < 0) {
+        v = getenv("JOURNAL_STREAM") != NULL ? 1 : 0;
+        atomic_store(&use_journal, v);
+    }
+    return v;
+}
+
+void pg_log_fields(int priority, const char *message, const char *const *fields)
+{
+    struct iovec iov[LOG_FIELDS_MAX + 2];
+    char prio_field[32];
+    char *msg_field = NULL;
+    int n = 0;
+
+    if (!pg_log_enabled(priority)) {
+        return;
+    }
+    if (!journal_wanted()) {
+        fprintf(stderr, "<%d>%s\n", priority, message);
+        return;
+    }
+    msg_field = malloc(strlen(message) + sizeof("MESSAGE="));
+    if (msg_field == NULL) {
+        fprintf(stderr, "<%d>%s\n", priority, message);
+        return;
+    }
+    strcpy(msg_field, "MESSAGE=");
+    strcat(msg_field, message);
+    snprintf(prio_field, sizeof(prio_field), "PRIORITY=%d", priority);
+    iov[n].iov_base = msg_field;
+    iov[n++].iov_len = strlen(msg_field);
+    iov[n].iov_base = prio_field;
+    iov[n++].iov_len = strlen(prio_field);
+    for (size_t i = 0; fields != NULL && fields[i] != NULL && n < LOG_FIELDS_MAX + 2; i++) {
+        iov[n].iov_base = (void *)fields[i];
+        iov[n++].iov_len = strlen(fields[i]);
+    }
+    if (sd_journal_sendv(iov, n) < 0) {
+        fprintf(stderr, "<%d>%s\n", priority, message);
+    }
+    free(msg_field);
+}
+
+void pg_log(int priority, const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+
+    if (!pg_log_enabled(priority)) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    pg_log_fields(priority, buf, NULL);
+}
