@@ -4,6 +4,8 @@
  */
 #include "types.h"
 
+#include <time.h>
+
 #include "mem.h"
 
 const char *pg_check_name(enum pg_check c)
@@ -77,4 +79,29 @@ void pg_blob_clear(struct pg_blob *b)
     pg_free(b->data);
     b->data = NULL;
     b->len = 0;
+}
+
+int64_t pg_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t pg_deadline_left_ms(const struct pg_deadline *d)
+{
+    int64_t left;
+
+    if (d == NULL) {
+        return -1;
+    }
+    if (d->cancelled != NULL && atomic_load(d->cancelled)) {
+        return 0;
+    }
+    if (d->at_ms == 0) {
+        return -1;
+    }
+    left = d->at_ms - pg_now_ms();
+    return left > 0 ? left : 0;
 }

@@ -7,6 +7,7 @@
 #ifndef PG_TYPES_H
 #define PG_TYPES_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,21 @@ struct pg_blob {
 };
 
 void pg_blob_clear(struct pg_blob *b);
+
+/*
+ * The time budget of one request: an absolute CLOCK_MONOTONIC deadline in
+ * milliseconds (0 for none) and an optional flag the caller sets to cancel.
+ * Every blocking step checks it.
+ */
+struct pg_deadline {
+    int64_t at_ms;
+    const atomic_int *cancelled;
+};
+
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t pg_now_ms(void);
+/* Milliseconds left (at least 1), or -1 for no deadline, or 0 when expired or cancelled. */
+int64_t pg_deadline_left_ms(const struct pg_deadline *d);
 
 /* The validations a trust policy level controls, in notation's order. */
 enum pg_check {
