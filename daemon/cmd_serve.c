@@ -1,15 +1,191 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * pullgate serve.
+ * pullgate serve: reads the configuration (file, then flags), runs the proxy
+ * of proxy.c, tells systemd when it is ready and stops it cleanly on SIGTERM
+ * or SIGINT. Signals are taken synchronously by the main thread with
+ * sigwaitinfo; every other thread has them blocked.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "commands.h"
+#include "config.h"
+#include "log.h"
+#include "mem.h"
+#include "proxy.h"
+
+#define FLAG_KEY_MAX 64
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: pullgate serve [--config FILE] [--listen PATH] [--upstream PATH]\n"
+                 "                      [--workers N] [--queue-length N] [--cq-threads N]\n"
+                 "                      [--drain-timeout-ms MS] [--log-level LEVEL]\n"
+                 "\n"
+                 "Serves the CRI on --listen (a unix socket, mode 0660) and relays every\n"
+                 "call to the runtime at --upstream. Flags override the file; every flag\n"
+                 "is also a file key, with '_' for '-' (see docs/proxy.md).\n"
+                 "  --listen PATH          default /run/pullgate/pullgate.sock\n"
+                 "  --upstream PATH        default /run/containerd/containerd.sock\n"
+                 "  --workers N            pull hook threads, default 4\n"
+                 "  --queue-length N       pulls waiting for a thread, default 64\n"
+                 "  --cq-threads N         completion queue threads, default 2\n"
+                 "  --drain-timeout-ms MS  grace for calls at shutdown, default 10000\n"
+                 "  --log-level LEVEL      error, warning, info (default), debug\n");
+}
+
+/* "--drain-timeout-ms" -> "drain_timeout_ms"; 0 if it is no flag. */
+static int flag_to_key(const char *flag, char *key, size_t key_len)
+{
+    size_t i;
+
+    if (strncmp(flag, "--", 2) != 0 || flag[2] == '\0' || strlen(flag + 2) >= key_len) {
+        return 0;
+    }
+    for (i = 0; flag[2 + i] != '\0'; i++) {
+        key[i] = flag[2 + i] == '-' ? '_' : flag[2 + i];
+    }
+    key[i] = '\0';
+    return 1;
+}
+
+/* Applies the flags, or with only_config just finds --config. */
+static enum pg_status apply_flags(struct pg_config *cfg, int argc, char **argv, int only_config,
+                                  const char **out_config, struct pg_err *err)
+{
+    char key[FLAG_KEY_MAX];
+    char esc[128];
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *eq = strchr(arg, '=');
+        char flag[FLAG_KEY_MAX + 2];
+        const char *value;
+
+        snprintf(flag, sizeof(flag), "%.*s", eq != NULL ? (int)(eq - arg) : (int)strlen(arg), arg);
+        if (!flag_to_key(flag, key, sizeof(key))) {
+            return pg_err_set(err, PG_ERR_CONFIG, "unexpected argument \"%s\"",
+                              pg_escape(esc, sizeof(esc), arg, strlen(arg)));
+        }
+        if (eq != NULL) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            return pg_err_set(err, PG_ERR_CONFIG, "%s needs a value", flag);
+        }
+        if (strcmp(key, "config") == 0) {
+            *out_config = value;
+        } else if (!only_config && pg_config_set(cfg, key, value, err) != PG_OK) {
+            return err->status;
+        }
+    }
+    return PG_OK;
+}
+
+static int wants_help(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static enum pg_status load_config(struct pg_config *cfg, int argc, char **argv, struct pg_err *err)
+{
+    const char *file = NULL;
+
+    if (pg_config_defaults(cfg, err) != PG_OK) {
+        return err->status;
+    }
+    if (apply_flags(cfg, argc, argv, 1, &file, err) != PG_OK) {
+        return err->status;
+    }
+    if (file != NULL && pg_config_load_file(cfg, file, err) != PG_OK) {
+        return err->status;
+    }
+    return apply_flags(cfg, argc, argv, 0, &file, err);
+}
+
+/* Blocks until SIGTERM or SIGINT; returns the signal. */
+static int wait_signal(const sigset_t *set)
+{
+    int sig;
+
+    do {
+        sig = sigwaitinfo(set, NULL);
+    } while (sig < 0 && errno == EINTR);
+    return sig;
+}
+
+static int serve(const struct pg_config *cfg, const sigset_t *set)
+{
+    struct pg_proxy_options opts;
+    struct pg_proxy *proxy = NULL;
+    struct pg_err err;
+    int sig;
+    int cancelled;
+
+    memset(&opts, 0, sizeof(opts));
+    opts.listen_path = cfg->listen;
+    opts.upstream_path = cfg->upstream;
+    opts.cq_threads = cfg->cq_threads;
+    opts.workers = cfg->workers;
+    opts.queue_length = cfg->queue_length;
+    opts.drain_timeout_ms = cfg->drain_timeout_ms;
+    pg_err_init(&err);
+    if (pg_proxy_start(&opts, &proxy, &err) != PG_OK) {
+        pg_log(LOG_ERR, "serve: %s", err.msg);
+        return 1;
+    }
+    pg_log(LOG_INFO, "serve: listening on %s, relaying to %s", cfg->listen, cfg->upstream);
+    sd_notify(0, "READY=1");
+    sig = wait_signal(set);
+    pg_log(LOG_INFO, "serve: %s received, draining calls for up to %d ms",
+           sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->drain_timeout_ms);
+    sd_notify(0, "STOPPING=1");
+    cancelled = pg_proxy_stop(proxy);
+    pg_log(LOG_INFO, "serve: stopped (%d call(s) cancelled)", cancelled);
+    return 0;
+}
 
 int pg_cmd_serve(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "pullgate serve: not built yet\n");
-    return 2;
+    struct pg_config cfg;
+    struct pg_err err;
+    sigset_t set;
+    int rc;
+
+    if (wants_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    /* Before any thread exists, so all of them inherit the mask. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    pg_err_init(&err);
+    memset(&cfg, 0, sizeof(cfg));
+    if (load_config(&cfg, argc, argv, &err) != PG_OK) {
+        fprintf(stderr, "pullgate serve: %s\n", err.msg);
+        pg_config_free(&cfg);
+        return 2;
+    }
+    pg_log_set_level(cfg.log_level);
+    rc = serve(&cfg, &set);
+    pg_config_free(&cfg);
+    return rc;
 }

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Configuration: defaults, the `key = value` file parser and the per-key
+ * setters shared by the file and the command line. What the settings mean is
+ * up to their users (cmd_serve.c, proxy.c).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <syslog.h>
+
+#include "log.h"
+#include "mem.h"
+
+#define DEFAULT_LISTEN "/run/pullgate/pullgate.sock"
+#define DEFAULT_UPSTREAM "/run/containerd/containerd.sock"
+#define ESC_MAX 128
+
+struct int_key {
+    const char *name;
+    size_t offset;
+    long min;
+    long max;
+};
+
+static const struct int_key int_keys[] = {
+    {"workers", offsetof(struct pg_config, workers), 1, 256},
+    {"queue_length", offsetof(struct pg_config, queue_length), 1, 65536},
+    {"cq_threads", offsetof(struct pg_config, cq_threads), 1, 64},
+    {"drain_timeout_ms", offsetof(struct pg_config, drain_timeout_ms), 0, 3600000},
+};
+
+static enum pg_status set_int(struct pg_config *cfg, const struct int_key *k, const char *value,
+                              struct pg_err *err)
+{
+    char esc[ESC_MAX];
+    char *end = NULL;
+    long v;
+
+    errno = 0;
+    v = strtol(value, &end, 10);
+    if (value[0] == '\0' || isspace((unsigned char)value[0]) || *end != '\0' || errno != 0 ||
+        v < k->min || v > k->max) {
+        return pg_err_set(err, PG_ERR_CONFIG, "%s: \"%s\" is not a whole number from %ld to %ld",
+                          k->name, pg_escape(esc, sizeof(esc), value, strlen(value)), k->min,
+                          k->max);
+    }
+    *(int *)(void *)((char *)cfg + k->offset) = (int)v;
+    return PG_OK;
+}
+
+/* Accepts "PATH", "unix:PATH" or "unix://PATH" for an absolute or relative path. */
+static enum pg_status set_path(char **slot, const char *key, const char *value, struct pg_err *err)
+{
+    char esc[ESC_MAX];
+    const char *path = value;
+    size_t i;
+    char *copy;
+
+    if (strncmp(path, "unix://", 7) == 0) {
+        path += 7;
+    } else if (strncmp(path, "unix:", 5) == 0) {
+        path += 5;
+    }
+    for (i = 0; path[i] != '\0'; i++) {
+        if (iscntrl((unsigned char)path[i])) {
+            break;
+        }
+    }
+    if (path[0] == '\0' || path[i] != '\0' || i >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        return pg_err_set(err, PG_ERR_CONFIG,
+                          "%s: \"%s\" is not a usable unix socket path (empty, control "
+                          "characters, or longer than %zu bytes)",
+                          key, pg_escape(esc, sizeof(esc), value, strlen(value)),
+                          sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+    }
+    copy = pg_strdup(path);
+    if (copy == NULL) {
+        return pg_err_set(err, PG_ERR_NOMEM, "%s: out of memory", key);
+    }
+    pg_free(*slot);
+    *slot = copy;
+    return PG_OK;
+}
+
+static enum pg_status set_log_level(struct pg_config *cfg, const char *value, struct pg_err *err)
+{
+    char esc[ESC_MAX];
+    int level = pg_log_parse_level(value);
+
+    if (level < 0) {
+        return pg_err_set(err, PG_ERR_CONFIG,
+                          "log_level: \"%s\" is not one of error, warning, info, debug",
+                          pg_escape(esc, sizeof(esc), value, strlen(value)));
+    }
+    cfg->log_level = level;
+    return PG_OK;
+}
+
+enum pg_status pg_config_defaults(struct pg_config *cfg, struct pg_err *err)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->workers = 4;
+    cfg->queue_length = 64;
+    cfg->cq_threads = 2;
+    cfg->drain_timeout_ms = 10000;
+    cfg->log_level = LOG_INFO;
+    cfg->listen = pg_strdup(DEFAULT_LISTEN);
+    cfg->upstream = pg_strdup(DEFAULT_UPSTREAM);
+    if (cfg->listen == NULL || cfg->upstream == NULL) {
+        pg_config_free(cfg);
+        return pg_err_set(err, PG_ERR_NOMEM, "configuration defaults: out of memory");
+    }
+    return PG_OK;
+}
+
+enum pg_status pg_config_set(struct pg_config *cfg, const char *key, const char *value,
+                             struct pg_err *err)
+{
+    char esc[ESC_MAX];
+    size_t i;
+
+    if (strcmp(key, "listen") == 0) {
+        return set_path(&cfg->listen, key, value, err);
+    }
+    if (strcmp(key, "upstream") == 0) {
+        return set_path(&cfg->upstream, key, value, err);
+    }
+    if (strcmp(key, "log_level") == 0) {
+        return set_log_level(cfg, value, err);
+    }
+    for (i = 0; i < sizeof(int_keys) / sizeof(int_keys[0]); i++) {
+        if (strcmp(key, int_keys[i].name) == 0) {
+            return set_int(cfg, &int_keys[i], value, err);
+        }
+    }
+    return pg_err_set(err, PG_ERR_CONFIG, "unknown setting \"%s\"",
+                      pg_escape(esc, sizeof(esc), key, strlen(key)));
+}
+
+static char *trim(char *s)
+{
+    char *end;
+
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    end = s + strlen(s);
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r')) {
+        *--end = '\0';
+    }
+    return s;
+}
+
+/* One line, without its newline. Blank and comment lines are fine. */
+static enum pg_status apply_line(struct pg_config *cfg, char *line, struct pg_err *err)
+{
+    char *text = trim(line);
+    char *eq;
+    char *key;
+
+    if (text[0] == '\0' || text[0] == '#') {
+        return PG_OK;
+    }
+    eq = strchr(text, '=');
+    if (eq == NULL) {
+        return pg_err_set(err, PG_ERR_CONFIG, "expected \"key = value\"");
+    }
+    *eq = '\0';
+    key = trim(text);
+    if (key[0] == '\0') {
+        return pg_err_set(err, PG_ERR_CONFIG, "missing key before '='");
+    }
+    return pg_config_set(cfg, key, trim(eq + 1), err);
+}
+
+static enum pg_status read_bounded(const char *path, char **out_text, size_t *out_len,
+                                   struct pg_err *err)
+{
+    char esc[ESC_MAX];
+    enum pg_status rc = PG_OK;
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n;
+
+    pg_escape(esc, sizeof(esc), path, strlen(path));
+    if (f == NULL) {
+        return pg_err_set(err, PG_ERR_CONFIG, "cannot open configuration file \"%s\": %s", esc,
+                          strerror(errno));
+    }
+    buf = pg_malloc(PG_CONFIG_FILE_MAX + 1);
+    if (buf == NULL) {
+        rc = pg_err_set(err, PG_ERR_NOMEM, "reading \"%s\": out of memory", esc);
+        goto out;
+    }
+    n = fread(buf, 1, PG_CONFIG_FILE_MAX + 1, f);
+    if (ferror(f)) {
+        rc = pg_err_set(err, PG_ERR_CONFIG, "cannot read configuration file \"%s\"", esc);
+        goto out;
+    }
+    if (n > PG_CONFIG_FILE_MAX) {
+        rc = pg_err_set(err, PG_ERR_CONFIG, "configuration file \"%s\" is larger than %d bytes",
+                        esc, PG_CONFIG_FILE_MAX);
+        goto out;
+    }
+    if (memchr(buf, '\0', n) != NULL) {
+        rc = pg_err_set(err, PG_ERR_CONFIG, "configuration file \"%s\" contains a NUL byte", esc);
+        goto out;
+    }
+    buf[n] = '\0';
+    *out_text = buf;
+    *out_len = n;
+    buf = NULL;
+out:
+    pg_free(buf);
+    fclose(f);
+    return rc;
+}
+
+enum pg_status pg_config_load_file(struct pg_config *cfg, const char *path, struct pg_err *err)
+{
+    char esc[ESC_MAX];
+    struct pg_err line_err;
+    enum pg_status rc;
+    char *text = NULL;
+    char *line;
+    char *next;
+    size_t len = 0;
+    int lineno = 0;
+
+    rc = read_bounded(path, &text, &len, err);
+    if (rc != PG_OK) {
+        return rc;
+    }
+    pg_escape(esc, sizeof(esc), path, strlen(path));
+    for (line = text; rc == PG_OK && line < text + len; line = next) {
+        char *nl = strchr(line, '\n');
+
+        next = nl != NULL ? nl + 1 : text + len;
+        if (nl != NULL) {
+            *nl = '\0';
+        }
+        lineno++;
+        pg_err_init(&line_err);
+        if (strlen(line) > PG_CONFIG_LINE_MAX) {
+            pg_err_set(&line_err, PG_ERR_CONFIG, "line longer than %d bytes", PG_CONFIG_LINE_MAX);
+        } else {
+            apply_line(cfg, line, &line_err);
+        }
+        if (line_err.status != PG_OK) {
+            rc = pg_err_set(err, line_err.status, "%s:%d: %s", esc, lineno, line_err.msg);
+        }
+    }
+    pg_free(text);
+    return rc;
+}
+
+void pg_config_free(struct pg_config *cfg)
+{
+    if (cfg == NULL) {
+        return;
+    }
+    pg_free(cfg->listen);
+    pg_free(cfg->upstream);
+    cfg->listen = NULL;
+    cfg->upstream = NULL;
+}

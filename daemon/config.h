@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The daemon's configuration: one struct with a safe default for every
+ * setting, filled from a file of `key = value` lines and then from command
+ * line flags, both through pg_config_set so a new key is added in one place.
+ * The file format is described in docs/proxy.md.
+ */
+#ifndef PG_CONFIG_H
+#define PG_CONFIG_H
+
+#include "status.h"
+
+/* Bounds on the file, so a hostile or broken file cannot exhaust memory. */
+#define PG_CONFIG_FILE_MAX (64 * 1024)
+#define PG_CONFIG_LINE_MAX 4096
+
+struct pg_config {
+    char *listen;         /* path of the socket we serve; owned */
+    char *upstream;       /* path of containerd's socket; owned */
+    int workers;          /* threads of the PullImage hook pool */
+    int queue_length;     /* pull jobs waiting for a worker */
+    int cq_threads;       /* completion queues, one thread each */
+    int drain_timeout_ms; /* grace for in-flight calls at shutdown */
+    int log_level;        /* syslog priority, LOG_INFO by default */
+};
+
+/* Fills cfg with the defaults. Free the strings with pg_config_free. */
+enum pg_status pg_config_defaults(struct pg_config *cfg, struct pg_err *err);
+
+/*
+ * Sets one key from its text form, checking its range. Unknown keys and bad
+ * values are PG_ERR_CONFIG; cfg is unchanged then.
+ */
+enum pg_status pg_config_set(struct pg_config *cfg, const char *key, const char *value,
+                             struct pg_err *err);
+
+/*
+ * Applies every line of the file at path on top of cfg. Lines are
+ * `key = value`; blank lines and lines starting with '#' are skipped. The
+ * first bad line stops the load with PG_ERR_CONFIG naming the file and line;
+ * keys set before it stay set.
+ */
+enum pg_status pg_config_load_file(struct pg_config *cfg, const char *path, struct pg_err *err);
+
+/* Frees the strings inside cfg (not cfg itself); safe on a zeroed struct. */
+void pg_config_free(struct pg_config *cfg);
+
+#endif
