@@ -5,6 +5,11 @@
  * expiry, authentic timestamp, revocation, and the payload's binding to the
  * target descriptor, each governed by the statement's level. No network
  * access happens here except what revocation and plugins need.
+ *
+ * Not yet: COSE envelopes, RFC 3161 timestamp verification, OCSP/CRL
+ * revocation checking and verification plugins. Each fails closed with
+ * PG_ERR_UNSUPPORTED when a signature or statement needs it (under the
+ * check's action where the check is level-controlled).
  */
 #ifndef PG_SIGVERIFY_H
 #define PG_SIGVERIFY_H
@@ -20,18 +25,29 @@
 
 struct pg_check_result {
     enum pg_action action; /* what the statement asks for this check */
-    int performed;         /* 0 when skipped */
+    int performed;         /* 0 when skipped or not reached */
     enum pg_status status; /* PG_OK passed; otherwise why it failed */
     char msg[PG_CHECK_MSG_MAX];
 };
 
+/*
+ * status is the first enforced failure: a check's status (integrity failures
+ * are always enforced, unknown critical attributes and plugins are reported
+ * under integrity), or PG_ERR_SIG_TARGET when the payload names another
+ * manifest. Authenticity failures are PG_ERR_SIG_AUTHENTICITY,
+ * PG_ERR_SIG_IDENTITY or PG_ERR_TRUSTSTORE (a store failed to load).
+ */
 struct pg_sig_result {
     enum pg_status status; /* PG_OK: the signature is accepted */
     char msg[PG_ERR_MSG_MAX];
     struct pg_check_result checks[PG_CHECK_COUNT];
     char signing_scheme[64];
     char leaf_subject[256]; /* for messages; escaped */
-    /* Unix seconds after which this result must not be reused (0: none). */
+    /*
+     * Unix seconds after which this result must not be reused (0: none): the
+     * earliest of the expiry attribute and, for notary.x509 signatures, the
+     * chain's earliest notAfter. In the past when a logged check failed.
+     */
     int64_t valid_until;
 };
 

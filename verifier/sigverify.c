@@ -1,0 +1,642 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One signature through notation's verification steps, in notation's order:
+ * integrity, authenticity with trusted identity, expiry, authentic
+ * timestamp, revocation, then the payload's binding to the target. The
+ * envelope format lives in jws.c, certificate rules in x509chain.c, trust
+ * stores in trust.c, identities in identity.c.
+ */
+#include "sigverify.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "identity.h"
+#include "jws.h"
+#include "log.h"
+#include "mem.h"
+#include "x509chain.h"
+
+#define COSE_MEDIA_TYPE "application/cose"
+#define TEXT_MAX 160
+
+struct ctx {
+    const struct pg_sigverify_input *in;
+    struct pg_sig_result *out;
+    struct pg_jws *jws;
+    STACK_OF(X509) *chain; /* the envelope chain, leaf first */
+    enum pg_signing_scheme scheme;
+    json_t *payload;
+    int is_stopped; /* an enforced check failed */
+};
+
+/* ---- outcome bookkeeping ------------------------------------------------- */
+
+static void set_outcome(struct ctx *c, enum pg_status st, const char *msg)
+{
+    if (c->out->status == PG_OK) {
+        c->out->status = st;
+        snprintf(c->out->msg, sizeof(c->out->msg), "%s", msg);
+    }
+}
+
+static void log_failure(const struct ctx *c, enum pg_check check, enum pg_status st,
+                        const char *msg)
+{
+    char name[TEXT_MAX];
+    char message[PG_CHECK_MSG_MAX + 2 * TEXT_MAX];
+    char f_check[64];
+    char f_reason[64];
+    char f_statement[TEXT_MAX + 32];
+    const char *fields[] = {f_check, "PULLGATE_ACTION=log", f_reason, f_statement, NULL};
+    const char *stmt = c->in->statement->name != NULL ? c->in->statement->name : "";
+
+    pg_escape(name, sizeof(name), stmt, strlen(stmt));
+    snprintf(message, sizeof(message),
+             "signature check %s failed, action log, statement \"%s\", reason %s: %s",
+             pg_check_name(check), name, pg_status_name(st), msg);
+    snprintf(f_check, sizeof(f_check), "PULLGATE_CHECK=%s", pg_check_name(check));
+    snprintf(f_reason, sizeof(f_reason), "PULLGATE_REASON=%s", pg_status_name(st));
+    snprintf(f_statement, sizeof(f_statement), "PULLGATE_STATEMENT=%s", name);
+    pg_log_fields(LOG_WARNING, message, fields);
+}
+
+/*
+ * Records a check's result (st PG_OK: passed). A failure stops evaluation
+ * when the check is enforced and is logged when its action is log.
+ */
+static void record(struct ctx *c, enum pg_check check, enum pg_status st, const char *msg)
+{
+    struct pg_check_result *r = &c->out->checks[check];
+
+    r->performed = 1;
+    r->status = st;
+    snprintf(r->msg, sizeof(r->msg), "%s", st == PG_OK ? "" : msg);
+    if (st == PG_OK) {
+        return;
+    }
+    if (r->action == PG_ACTION_ENFORCE) {
+        set_outcome(c, st, msg);
+        c->is_stopped = 1;
+        return;
+    }
+    log_failure(c, check, st, msg);
+}
+
+static int is_skipped(const struct ctx *c, enum pg_check check)
+{
+    return c->out->checks[check].action == PG_ACTION_SKIP;
+}
+
+/* ---- certificates ------------------------------------------------------- */
+
+static X509 *chain_cert(const struct ctx *c, int i)
+{
+    return sk_X509_value(c->chain, i);
+}
+
+static int64_t asn1_unix(const ASN1_TIME *t)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+        ERR_clear_error();
+        return 0;
+    }
+    return (int64_t)timegm(&tm);
+}
+
+/* Whether the DER of trusted appears in the envelope chain. */
+static int chain_has_cert(const struct ctx *c, X509 *trusted)
+{
+    unsigned char *der = NULL;
+    int len = i2d_X509(trusted, &der);
+    int found = 0;
+    size_t i;
+
+    for (i = 0; len > 0 && i < c->jws->n_x5c && !found; i++) {
+        found = c->jws->x5c[i].len == (size_t)len && memcmp(c->jws->x5c[i].data, der, len) == 0;
+    }
+    OPENSSL_free(der);
+    ERR_clear_error();
+    return found;
+}
+
+/* ---- integrity ---------------------------------------------------------- */
+
+static enum pg_status parse_envelope(struct ctx *c, struct pg_err *err)
+{
+    const char *mt = c->in->envelope_media_type;
+    char buf[TEXT_MAX];
+
+    if (mt == NULL) {
+        return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "signature envelope has no media type");
+    }
+    if (strcmp(mt, COSE_MEDIA_TYPE) == 0) {
+        return pg_err_set(err, PG_ERR_UNSUPPORTED,
+                          "cose signature envelopes (" COSE_MEDIA_TYPE ") are not supported yet");
+    }
+    if (strcmp(mt, PG_JWS_MEDIA_TYPE) != 0) {
+        return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
+                          "signature envelope media type \"%s\" is neither " PG_JWS_MEDIA_TYPE
+                          " nor " COSE_MEDIA_TYPE,
+                          pg_escape(buf, sizeof(buf), mt, strlen(mt)));
+    }
+    return pg_jws_parse(c->in->envelope, c->in->envelope_len, &c->jws, err);
+}
+
+static enum pg_status load_chain(struct ctx *c, struct pg_err *err)
+{
+    size_t i;
+
+    c->chain = sk_X509_new_null();
+    if (c->chain == NULL) {
+        return pg_err_set(err, PG_ERR_NOMEM, "out of memory for the certificate chain");
+    }
+    for (i = 0; i < c->jws->n_x5c; i++) {
+        const unsigned char *p = c->jws->x5c[i].data;
+        X509 *x = d2i_X509(NULL, &p, (long)c->jws->x5c[i].len);
+
+        if (x == NULL || p != c->jws->x5c[i].data + c->jws->x5c[i].len) {
+            X509_free(x);
+            return pg_err_set_ssl(err, PG_ERR_SIG_INTEGRITY,
+                                  "x5c[%zu] is not exactly one der certificate", i);
+        }
+        if (sk_X509_push(c->chain, x) <= 0) {
+            X509_free(x);
+            return pg_err_set(err, PG_ERR_NOMEM, "out of memory for the certificate chain");
+        }
+    }
+    pg_x509_subject(chain_cert(c, 0), c->out->leaf_subject, sizeof(c->out->leaf_subject));
+    return PG_OK;
+}
+
+static enum pg_status verify_signature(struct ctx *c, struct pg_err *err)
+{
+    X509 *leaf = chain_cert(c, 0);
+    enum pg_key_spec spec;
+    EVP_PKEY *key;
+    enum pg_status rc;
+
+    rc = pg_x509_key_spec(leaf, &spec, err);
+    if (rc != PG_OK) {
+        return rc;
+    }
+    key = X509_get0_pubkey(leaf);
+    if (key == NULL) {
+        return pg_err_set_ssl(err, PG_ERR_SIG_INTEGRITY,
+                              "cannot read the public key of the signing certificate");
+    }
+    return pg_jws_verify_signature(c->jws, key, spec, err);
+}
+
+static enum pg_status parse_payload(struct ctx *c, struct pg_err *err)
+{
+    json_error_t jerr;
+    char buf[TEXT_MAX];
+
+    c->payload = json_loadb((const char *)c->jws->payload.data, c->jws->payload.len,
+                            JSON_REJECT_DUPLICATES, &jerr);
+    if (c->payload == NULL) {
+        return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "signed payload is not valid json: %s",
+                          pg_escape(buf, sizeof(buf), jerr.text, strlen(jerr.text)));
+    }
+    if (!json_is_object(c->payload)) {
+        return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "signed payload is not a json object");
+    }
+    return PG_OK;
+}
+
+/*
+ * Extended attributes nobody here processes. Not yet: verification plugins
+ * are not run, so a signature naming one fails closed, as does any other
+ * critical attribute (the specification demands it; notation ignores them
+ * when no plugin is named).
+ */
+static enum pg_status check_extended_attrs(const struct ctx *c, struct pg_err *err)
+{
+    const struct pg_jws_attr *plugin = pg_jws_find_attr(c->jws, PG_JWS_PLUGIN);
+    char buf[TEXT_MAX];
+    size_t i;
+
+    if (plugin != NULL) {
+        const char *name = json_is_string(plugin->value) ? json_string_value(plugin->value) : "";
+
+        return pg_err_set(err, PG_ERR_UNSUPPORTED, "verification plugin \"%s\" is not supported yet",
+                          pg_escape(buf, sizeof(buf), name, strlen(name)));
+    }
+    for (i = 0; i < c->jws->n_ext; i++) {
+        if (c->jws->ext[i].is_critical) {
+            return pg_err_set(err, PG_ERR_UNSUPPORTED, "unknown critical attribute \"%s\"",
+                              pg_escape(buf, sizeof(buf), c->jws->ext[i].name,
+                                        strlen(c->jws->ext[i].name)));
+        }
+    }
+    return PG_OK;
+}
+
+static enum pg_status run_integrity(struct ctx *c, struct pg_err *err)
+{
+    enum pg_status rc = parse_envelope(c, err);
+
+    if (rc == PG_OK) {
+        rc = load_chain(c, err);
+    }
+    if (rc == PG_OK) {
+        rc = verify_signature(c, err);
+    }
+    if (rc == PG_OK) {
+        rc = pg_jws_check_header(c->jws, &c->scheme, err);
+    }
+    if (rc == PG_OK) {
+        snprintf(c->out->signing_scheme, sizeof(c->out->signing_scheme), "%s",
+                 pg_jws_scheme_name(c->scheme));
+        rc = pg_x509_check_codesigning_chain(c->chain, err);
+    }
+    if (rc == PG_OK) {
+        rc = parse_payload(c, err);
+    }
+    if (rc == PG_OK) {
+        rc = check_extended_attrs(c, err);
+    }
+    return rc;
+}
+
+static void check_integrity(struct ctx *c)
+{
+    struct pg_err err;
+    enum pg_status rc;
+
+    pg_err_init(&err);
+    rc = run_integrity(c, &err);
+    if (rc == PG_ERR_PARSE || rc == PG_ERR_LIMIT) {
+        rc = PG_ERR_SIG_INTEGRITY;
+    }
+    /* Integrity is enforced whatever the statement says. */
+    c->out->checks[PG_CHECK_INTEGRITY].action = PG_ACTION_ENFORCE;
+    record(c, PG_CHECK_INTEGRITY, rc, err.msg);
+}
+
+/* ---- authenticity and trusted identity ---------------------------------- */
+
+static enum pg_status check_trust_stores(const struct ctx *c, struct pg_err *err)
+{
+    const struct pg_statement *st = c->in->statement;
+    enum pg_store_type want =
+        c->scheme == PG_SCHEME_SIGNING_AUTHORITY ? PG_STORE_SIGNING_AUTHORITY : PG_STORE_CA;
+    size_t n_trusted = 0;
+    int found = 0;
+    size_t i;
+
+    for (i = 0; i < st->n_stores; i++) {
+        const STACK_OF(X509) *certs = NULL;
+        enum pg_status rc;
+        int j;
+
+        if (st->stores[i].type != want) {
+            continue;
+        }
+        rc = pg_trust_store_certs(c->in->trust, want, st->stores[i].name, &certs, err);
+        if (rc != PG_OK) {
+            return rc;
+        }
+        for (j = 0; j < sk_X509_num(certs); j++, n_trusted++) {
+            found = found || chain_has_cert(c, sk_X509_value(certs, j));
+        }
+    }
+    if (n_trusted == 0) {
+        return pg_err_set(err, PG_ERR_SIG_AUTHENTICITY,
+                          "no trusted certificates: the statement names no %s trust store for "
+                          "signing scheme %s",
+                          pg_store_type_name(want), pg_jws_scheme_name(c->scheme));
+    }
+    if (!found) {
+        return pg_err_set(err, PG_ERR_SIG_AUTHENTICITY,
+                          "no certificate of the signature's chain (leaf %s) is in the "
+                          "statement's %s trust stores",
+                          c->out->leaf_subject, pg_store_type_name(want));
+    }
+    return PG_OK;
+}
+
+static void check_authenticity(struct ctx *c)
+{
+    struct pg_err err;
+    enum pg_status rc;
+
+    if (is_skipped(c, PG_CHECK_AUTHENTICITY)) {
+        return;
+    }
+    pg_err_init(&err);
+    rc = check_trust_stores(c, &err);
+    record(c, PG_CHECK_AUTHENTICITY, rc, err.msg);
+    if (c->is_stopped) {
+        return;
+    }
+    /* A trusted identity failure replaces the authenticity result, as in notation. */
+    pg_err_init(&err);
+    rc = pg_identity_check(c->in->statement, chain_cert(c, 0), &err);
+    if (rc != PG_OK) {
+        record(c, PG_CHECK_AUTHENTICITY, rc, err.msg);
+    }
+}
+
+/* ---- expiry, authentic timestamp, revocation ----------------------------- */
+
+static void check_expiry(struct ctx *c)
+{
+    const struct pg_jws_time *exp = &c->jws->expiry;
+    int64_t now = (int64_t)c->in->now;
+    char msg[PG_CHECK_MSG_MAX];
+    char when[32];
+
+    if (is_skipped(c, PG_CHECK_EXPIRY)) {
+        return;
+    }
+    if (exp->is_present && (now > exp->sec || (now == exp->sec && exp->nsec == 0))) {
+        snprintf(msg, sizeof(msg), "signature expired at %s",
+                 pg_jws_format_time(exp->sec, when, sizeof(when)));
+        record(c, PG_CHECK_EXPIRY, PG_ERR_SIG_EXPIRED, msg);
+        return;
+    }
+    record(c, PG_CHECK_EXPIRY, PG_OK, "");
+}
+
+/* Every chain certificate must be valid at t. */
+static enum pg_status chain_valid_at(const struct ctx *c, int64_t t, const char *what,
+                                     struct pg_err *err)
+{
+    char subject[PG_X509_SUBJECT_MAX];
+    char at[32];
+    char from[32];
+    char to[32];
+    int i;
+
+    for (i = 0; i < sk_X509_num(c->chain); i++) {
+        X509 *x = chain_cert(c, i);
+
+        if (!pg_x509_valid_at(x, (time_t)t)) {
+            return pg_err_set(
+                err, PG_ERR_SIG_TIMESTAMP,
+                "certificate %s of the signature's chain is not valid at %s %s (valid from %s "
+                "to %s)",
+                pg_x509_subject(x, subject, sizeof(subject)), what,
+                pg_jws_format_time(t, at, sizeof(at)),
+                pg_jws_format_time(asn1_unix(X509_get0_notBefore(x)), from, sizeof(from)),
+                pg_jws_format_time(asn1_unix(X509_get0_notAfter(x)), to, sizeof(to)));
+        }
+    }
+    return PG_OK;
+}
+
+static int statement_has_store_type(const struct pg_statement *st, enum pg_store_type type)
+{
+    size_t i;
+
+    for (i = 0; i < st->n_stores; i++) {
+        if (st->stores[i].type == type) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int chain_has_expired_cert(const struct ctx *c, int64_t now)
+{
+    int i;
+
+    for (i = 0; i < sk_X509_num(c->chain); i++) {
+        if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(chain_cert(c, i)), (time_t)now) < 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * notary.x509: a timestamp is verified when the statement names a tsa store
+ * and verifyTimestamp is always, or afterCertExpiry with a certificate
+ * expired now; otherwise every certificate must be valid now. Not yet: RFC
+ * 3161 tokens are not verified, so a statement that asks for one fails this
+ * check (under its action) instead of accepting an unchecked timestamp.
+ */
+static enum pg_status check_timestamp_x509(const struct ctx *c, struct pg_err *err)
+{
+    const struct pg_statement *st = c->in->statement;
+    int64_t now = (int64_t)c->in->now;
+    int is_wanted = statement_has_store_type(st, PG_STORE_TSA) &&
+                    (st->verify_timestamp == PG_VERIFY_TS_ALWAYS || chain_has_expired_cert(c, now));
+
+    if (is_wanted && c->jws->timestamp.len == 0) {
+        return pg_err_set(err, PG_ERR_SIG_TIMESTAMP,
+                          "the signature has no rfc 3161 timestamp, which the statement's tsa "
+                          "trust store requires");
+    }
+    if (is_wanted) {
+        return pg_err_set(err, PG_ERR_UNSUPPORTED,
+                          "RFC 3161 timestamp verification is not supported yet");
+    }
+    return chain_valid_at(c, now, "the time of verification", err);
+}
+
+static void check_authentic_timestamp(struct ctx *c)
+{
+    struct pg_err err;
+    enum pg_status rc;
+
+    if (is_skipped(c, PG_CHECK_AUTHENTIC_TIMESTAMP)) {
+        return;
+    }
+    pg_err_init(&err);
+    if (c->scheme == PG_SCHEME_SIGNING_AUTHORITY) {
+        rc = chain_valid_at(c, c->jws->authentic_signing_time.sec, "the authentic signing time",
+                            &err);
+    } else {
+        rc = check_timestamp_x509(c, &err);
+    }
+    record(c, PG_CHECK_AUTHENTIC_TIMESTAMP, rc, err.msg);
+}
+
+static int has_ocsp_url(X509 *x)
+{
+    int crit = -1;
+    AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(x, NID_info_access, &crit, NULL);
+    int found = aia == NULL && crit != -1; /* present but unreadable: assume yes */
+    int i;
+
+    for (i = 0; aia != NULL && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
+        ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+
+        found = found || (OBJ_obj2nid(ad->method) == NID_ad_OCSP &&
+                          ad->location->type == GEN_URI);
+    }
+    AUTHORITY_INFO_ACCESS_free(aia);
+    return found;
+}
+
+static int has_crl_url(X509 *x)
+{
+    int crit = -1;
+    CRL_DIST_POINTS *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, &crit, NULL);
+    int found = dps == NULL && crit != -1; /* present but unreadable: assume yes */
+    int i;
+    int j;
+
+    for (i = 0; dps != NULL && i < sk_DIST_POINT_num(dps); i++) {
+        DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+        GENERAL_NAMES *names =
+            dp->distpoint != NULL && dp->distpoint->type == 0 ? dp->distpoint->name.fullname : NULL;
+
+        for (j = 0; names != NULL && j < sk_GENERAL_NAME_num(names); j++) {
+            found = found || sk_GENERAL_NAME_value(names, j)->type == GEN_URI;
+        }
+    }
+    CRL_DIST_POINTS_free(dps);
+    return found;
+}
+
+/*
+ * Not yet: OCSP and CRL are not consulted. A certificate below the root that
+ * names either fails the check (under its action); certificates naming
+ * neither are non-revokable, which notation accepts too.
+ */
+static void check_revocation(struct ctx *c)
+{
+    char msg[PG_CHECK_MSG_MAX];
+    char subject[PG_X509_SUBJECT_MAX];
+    int i;
+
+    if (is_skipped(c, PG_CHECK_REVOCATION)) {
+        return;
+    }
+    for (i = 0; i + 1 < sk_X509_num(c->chain); i++) {
+        X509 *x = chain_cert(c, i);
+
+        if (has_ocsp_url(x) || has_crl_url(x)) {
+            snprintf(msg, sizeof(msg),
+                     "certificate %s names OCSP or CRL services, and revocation checking is not "
+                     "supported yet",
+                     pg_x509_subject(x, subject, sizeof(subject)));
+            ERR_clear_error();
+            record(c, PG_CHECK_REVOCATION, PG_ERR_UNSUPPORTED, msg);
+            return;
+        }
+    }
+    ERR_clear_error();
+    record(c, PG_CHECK_REVOCATION, PG_OK, "");
+}
+
+/* ---- descriptor binding ------------------------------------------------- */
+
+static int same_string(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+static enum pg_status check_target(const struct ctx *c, struct pg_err *err)
+{
+    json_t *ta = json_object_get(c->payload, "targetArtifact");
+    json_t *size = json_object_get(ta, "size");
+    const char *mt = json_string_value(json_object_get(ta, "mediaType"));
+    const char *digest = json_string_value(json_object_get(ta, "digest"));
+    const struct pg_descriptor *t = c->in->target;
+    char a[TEXT_MAX];
+    char b[TEXT_MAX];
+
+    if (!json_is_object(ta) || mt == NULL || digest == NULL || !json_is_integer(size)) {
+        return pg_err_set(err, PG_ERR_SIG_TARGET, "signed payload has no targetArtifact with "
+                          "mediaType, digest and size");
+    }
+    if (!same_string(mt, t->media_type) || !same_string(digest, t->digest) ||
+        json_integer_value(size) != t->size) {
+        return pg_err_set(err, PG_ERR_SIG_TARGET,
+                          "the signature is for %s (%s, %lld bytes), not for the manifest %s "
+                          "(%s, %lld bytes)",
+                          pg_escape(a, sizeof(a), digest, strlen(digest)),
+                          pg_escape(b, sizeof(b), mt, strlen(mt)),
+                          (long long)json_integer_value(size),
+                          t->digest != NULL ? t->digest : "(none)",
+                          t->media_type != NULL ? t->media_type : "(none)", (long long)t->size);
+    }
+    return PG_OK;
+}
+
+/* ---- putting it together ------------------------------------------------ */
+
+static int64_t compute_valid_until(const struct ctx *c)
+{
+    int64_t until = c->jws->expiry.is_present ? c->jws->expiry.sec : 0;
+    int i;
+
+    for (i = 0; c->scheme == PG_SCHEME_X509 && i < sk_X509_num(c->chain); i++) {
+        int64_t not_after = asn1_unix(X509_get0_notAfter(chain_cert(c, i)));
+
+        if (until == 0 || not_after < until) {
+            until = not_after;
+        }
+    }
+    return until;
+}
+
+static void run_checks(struct ctx *c)
+{
+    struct pg_err err;
+
+    check_integrity(c);
+    if (c->is_stopped) {
+        return;
+    }
+    c->out->valid_until = compute_valid_until(c);
+    check_authenticity(c);
+    if (!c->is_stopped) {
+        check_expiry(c);
+    }
+    if (!c->is_stopped) {
+        check_authentic_timestamp(c);
+    }
+    if (!c->is_stopped) {
+        check_revocation(c);
+    }
+    pg_err_init(&err);
+    if (!c->is_stopped && check_target(c, &err) != PG_OK) {
+        set_outcome(c, err.status, err.msg);
+    }
+}
+
+enum pg_status pg_sigverify(const struct pg_sigverify_input *in, struct pg_sig_result *out)
+{
+    struct ctx c;
+    int i;
+
+    if (out == NULL) {
+        return PG_ERR_INVALID_ARG;
+    }
+    memset(out, 0, sizeof(*out));
+    if (in == NULL || in->trust == NULL || in->statement == NULL || in->target == NULL ||
+        (in->envelope == NULL && in->envelope_len > 0)) {
+        out->status = PG_ERR_INVALID_ARG;
+        snprintf(out->msg, sizeof(out->msg), "signature verification called without input");
+        return out->status;
+    }
+    memset(&c, 0, sizeof(c));
+    c.in = in;
+    c.out = out;
+    for (i = 0; i < PG_CHECK_COUNT; i++) {
+        out->checks[i].action = in->statement->actions[i];
+    }
+    run_checks(&c);
+    pg_log(LOG_DEBUG, "signature by %s (%s): %s%s%s", out->leaf_subject[0] ? out->leaf_subject : "?",
+           out->signing_scheme[0] ? out->signing_scheme : "?", pg_status_name(out->status),
+           out->status == PG_OK ? "" : ": ", out->msg);
+    json_decref(c.payload);
+    sk_X509_pop_free(c.chain, X509_free);
+    pg_jws_free(c.jws);
+    return out->status;
+}
