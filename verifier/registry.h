@@ -16,10 +16,21 @@
 
 #define PG_REGISTRY_MAX_MANIFEST (4u << 20) /* manifests, indexes, referrers lists */
 #define PG_REGISTRY_MAX_ENVELOPE (32u << 20)
+#define PG_REGISTRY_MAX_REDIRECTS 5
+#define PG_REGISTRY_MAX_PAGES 16 /* referrers pages followed through Link headers */
+
+#define PG_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define PG_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define PG_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define PG_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define PG_MT_OCI_EMPTY "application/vnd.oci.empty.v1+json"
 
 struct pg_registry_options {
     const char *ca_file;                 /* NULL: the system bundle */
-    const char *const *plain_http_hosts; /* "host" or "host:port", exactly as in references */
+    /* "host" or "host:port", exactly as in references. Only these are spoken to
+     * over plain HTTP; every other host (docker.io and localhost included) gets
+     * https with verified TLS. Redirect targets follow the same rule. */
+    const char *const *plain_http_hosts;
     size_t n_plain_http_hosts;
     long request_timeout_ms; /* one HTTP exchange; 0 for the default (30 s) */
     long connect_timeout_ms; /* 0 for the default (10 s) */
@@ -29,7 +40,18 @@ struct pg_registry_options {
     const char *user_agent;    /* NULL: "pullgate/<version>" */
 };
 
-/* Credentials in the four forms of the CRI AuthConfig. Any member may be NULL. */
+/*
+ * Credentials in the four forms of the CRI AuthConfig. Any member may be NULL.
+ * As containerd does: when server_address is set it is read as a URL and the
+ * credentials apply only if its host (with port) equals the registry's host;
+ * a bare "host" without a scheme has no URL host and so never matches (the
+ * runtime would not use such credentials either). For docker.io the hosts
+ * index.docker.io and registry-1.docker.io match too. Then, in this order:
+ * username/password, identity_token (an OAuth2 refresh token, traded at the
+ * token endpoint by POST grant_type=refresh_token), auth (base64 "user:pass",
+ * split at the first ':', trailing NULs trimmed), registry_token (sent as the
+ * bearer token itself, without a token endpoint).
+ */
 struct pg_credentials {
     char *username;
     char *password;
@@ -52,8 +74,10 @@ void pg_registry_client_free(struct pg_registry_client *client);
 
 /*
  * A session for ref's repository. creds may be NULL: then the docker config
- * of the options, if any, else anonymous. creds and deadline are copied /
- * referenced: deadline must outlive the session.
+ * of the options, if any (auths, credHelpers, credsStore), else anonymous.
+ * creds are copied; deadline (may be NULL) is referenced and must outlive the
+ * session. A session belongs to one thread at a time; the client may be
+ * shared by any number of sessions on any threads.
  */
 enum pg_status pg_registry_session_new(struct pg_registry_client *client, const struct pg_ref *ref,
                                        const struct pg_credentials *creds,
@@ -72,7 +96,10 @@ enum pg_status pg_registry_get_manifest(struct pg_registry_session *session,
                                         const char *tag_or_digest, struct pg_blob *out_body,
                                         struct pg_descriptor *out_desc, struct pg_err *err);
 
-/* GETs a blob, at most max bytes, checking the descriptor's digest and size. */
+/*
+ * GETs a blob, at most max bytes (0: the client's envelope limit), checking
+ * the descriptor's digest and size. out_body is the caller's.
+ */
 enum pg_status pg_registry_get_blob(struct pg_registry_session *session,
                                     const struct pg_descriptor *desc, size_t max,
                                     struct pg_blob *out_body, struct pg_err *err);
