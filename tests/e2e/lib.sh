@@ -170,9 +170,12 @@ pg_free_port()
     pg_die "no free port found"
 }
 
+# Succeeds while process PID runs (a zombie counts as gone).
 pg_pid_alive()
 {
-    kill -0 "$1" 2>/dev/null
+    local st
+    st=$(sed -E 's/.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ]
 }
 
 # Starts docker-registry; sets PG_REGISTRY (host:port) and PG_REGISTRY_PID.
