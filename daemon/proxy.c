@@ -129,6 +129,7 @@ struct call {
     struct pg_pull_ctx ctx;
     struct pg_pull_decision decision;
     struct pg_pull_outcome outcome;
+    struct pg_workers_job post_job;
     int local_code; /* nonzero: answer this instead of upstream's status */
     char local_msg[PG_PULL_MESSAGE_MAX];
 };
@@ -348,21 +349,22 @@ static void run_pre(void *arg)
     }
 }
 
-/* Runs a hook job on the pool; a full queue answers the client at once. */
-static int submit_job(struct call *c, pg_workers_job_fn fn, const char *what)
+/* Queues the pre-hook on the pool; a full queue is reported to the caller. */
+static int submit_pre(struct call *c)
 {
     char msg[PG_PULL_MESSAGE_MAX];
     enum pg_status rc;
 
     c->refs++;
-    rc = pg_workers_submit(c->proxy->workers, fn, c);
+    rc = pg_workers_submit(c->proxy->workers, run_pre, c);
     if (rc == PG_OK) {
         return 0;
     }
     c->refs--;
     snprintf(msg, sizeof(msg),
-             "pullgate: too many image pulls at once: the %s queue of %d is full, retry later",
-             what, c->proxy->queue_length);
+             "pullgate: too many image pulls at once: the verification queue of %d is full, "
+             "retry later",
+             c->proxy->queue_length);
     pg_log(LOG_WARNING, "%s", msg);
     c->local_code = GRPC_STATUS_RESOURCE_EXHAUSTED;
     snprintf(c->local_msg, sizeof(c->local_msg), "%s", msg);
@@ -389,7 +391,7 @@ static void begin_pull(struct call *c)
         start(c, c->c2p, NULL, 0, OP_PRE_DONE); /* allowed: resume at once */
         return;
     }
-    if (submit_job(c, run_pre, "verification") != 0) {
+    if (submit_pre(c) != 0) {
         answer_error(c, (grpc_status_code)c->local_code, c->local_msg);
     }
 }
@@ -484,7 +486,13 @@ static void submit_post(struct call *c)
     c->outcome.details_len = GRPC_SLICE_LENGTH(c->up_details);
     c->outcome.response = c->response;
     c->outcome.response_len = len;
-    if (submit_job(c, run_post, "post-pull") != 0) {
+    c->post_job.fn = run_post;
+    c->post_job.arg = c;
+    c->refs++;
+    if (pg_workers_submit_first(c->proxy->workers, &c->post_job) != PG_OK) {
+        c->refs--;
+        c->local_code = GRPC_STATUS_UNAVAILABLE;
+        snprintf(c->local_msg, sizeof(c->local_msg), "pullgate: shutting down");
         c->post_done = 1;
         maybe_answer(c);
     }

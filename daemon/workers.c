@@ -20,8 +20,10 @@ struct pg_workers {
     pthread_cond_t wake;
     struct job *ring;
     int capacity;
-    int head;    /* next job to run */
-    int count;   /* jobs queued */
+    int head;                     /* next job to run */
+    int count;                    /* jobs queued */
+    struct pg_workers_job *first; /* jobs queued ahead, outside the bound */
+    struct pg_workers_job *first_tail;
     int running; /* jobs being run */
     int stopping;
     pthread_t *threads;
@@ -35,15 +37,23 @@ static void *worker_main(void *arg)
 
     pthread_mutex_lock(&pool->lock);
     for (;;) {
-        while (pool->count == 0 && !pool->stopping) {
+        while (pool->count == 0 && pool->first == NULL && !pool->stopping) {
             pthread_cond_wait(&pool->wake, &pool->lock);
         }
-        if (pool->count == 0) {
+        if (pool->first != NULL) {
+            job.fn = pool->first->fn;
+            job.arg = pool->first->arg;
+            pool->first = pool->first->next;
+            if (pool->first == NULL) {
+                pool->first_tail = NULL;
+            }
+        } else if (pool->count > 0) {
+            job = pool->ring[pool->head];
+            pool->head = (pool->head + 1) % pool->capacity;
+            pool->count--;
+        } else {
             break; /* stopping and nothing left */
         }
-        job = pool->ring[pool->head];
-        pool->head = (pool->head + 1) % pool->capacity;
-        pool->count--;
         pool->running++;
         pthread_mutex_unlock(&pool->lock);
         job.fn(job.arg);
@@ -106,6 +116,27 @@ enum pg_status pg_workers_submit(struct pg_workers *pool, pg_workers_job_fn fn, 
     } else {
         pool->ring[(pool->head + pool->count) % pool->capacity] = (struct job){fn, arg};
         pool->count++;
+        pthread_cond_signal(&pool->wake);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return rc;
+}
+
+enum pg_status pg_workers_submit_first(struct pg_workers *pool, struct pg_workers_job *job)
+{
+    enum pg_status rc = PG_OK;
+
+    pthread_mutex_lock(&pool->lock);
+    if (pool->stopping) {
+        rc = PG_ERR_CANCELLED;
+    } else {
+        job->next = NULL;
+        if (pool->first_tail != NULL) {
+            pool->first_tail->next = job;
+        } else {
+            pool->first = job;
+        }
+        pool->first_tail = job;
         pthread_cond_signal(&pool->wake);
     }
     pthread_mutex_unlock(&pool->lock);

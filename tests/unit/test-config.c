@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Tests of the configuration file parser and setters (daemon/config.c).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "check.h"
+#include "config.h"
+#include "mem.h"
+
+static char *g_dir;
+
+/* Writes text to a fresh file in the test directory; returns its path. */
+static char *write_file(const char *name, const char *text, size_t len)
+{
+    char *path = pg_asprintf("%s/%s", g_dir, name);
+    FILE *f = fopen(path, "wb");
+
+    if (f != NULL) {
+        fwrite(text, 1, len, f);
+        fclose(f);
+    }
+    return path;
+}
+
+static enum pg_status load_text(struct pg_config *cfg, const char *text, struct pg_err *err)
+{
+    char *path = write_file("t.conf", text, strlen(text));
+    enum pg_status rc;
+
+    pg_err_init(err);
+    rc = pg_config_load_file(cfg, path, err);
+    pg_free(path);
+    return rc;
+}
+
+static void defaults_are_safe(void)
+{
+    struct pg_config cfg;
+    struct pg_err err;
+
+    pg_err_init(&err);
+    REQUIRE(pg_config_defaults(&cfg, &err) == PG_OK);
+    CHECK(strcmp(cfg.listen, "/run/pullgate/pullgate.sock") == 0);
+    CHECK(strcmp(cfg.upstream, "/run/containerd/containerd.sock") == 0);
+    CHECK(cfg.workers == 4 && cfg.queue_length == 64 && cfg.cq_threads == 2);
+    CHECK(cfg.drain_timeout_ms == 10000 && cfg.log_level == LOG_INFO);
+    pg_config_free(&cfg);
+}
+
+static void file_sets_every_key(void)
+{
+    struct pg_config cfg;
+    struct pg_err err;
+
+    pg_err_init(&err);
+    REQUIRE(pg_config_defaults(&cfg, &err) == PG_OK);
+    CHECK(load_text(&cfg,
+                    "# pullgate\n\n"
+                    "listen = /run/pg.sock\n"
+                    "  upstream=unix:///run/containerd/other.sock  \r\n"
+                    "workers = 8\n"
+                    "queue_length = 100\n"
+                    "\t# indented comment\n"
+                    "cq_threads = 3\n"
+                    "drain_timeout_ms = 0\n"
+                    "log_level = debug",
+                    &err) == PG_OK);
+    CHECK(strcmp(cfg.listen, "/run/pg.sock") == 0);
+    CHECK(strcmp(cfg.upstream, "/run/containerd/other.sock") == 0);
+    CHECK(cfg.workers == 8 && cfg.queue_length == 100 && cfg.cq_threads == 3);
+    CHECK(cfg.drain_timeout_ms == 0 && cfg.log_level == LOG_DEBUG);
+    pg_config_free(&cfg);
+}
+
+static void unknown_key_names_file_and_line(void)
+{
+    struct pg_config cfg;
+    struct pg_err err;
+
+    pg_err_init(&err);
+    REQUIRE(pg_config_defaults(&cfg, &err) == PG_OK);
+    CHECK(load_text(&cfg, "workers = 2\nwrokers = 3\n", &err) == PG_ERR_CONFIG);
+    CHECK(strstr(err.msg, "t.conf:2:") != NULL);
+    CHECK(strstr(err.msg, "unknown setting \"wrokers\"") != NULL);
+    CHECK(cfg.workers == 2);
+    pg_config_free(&cfg);
+}
+
+static void bad_values_are_refused(void)
+{
+    static const char *bad[][2] = {
+        {"workers", "0"},         {"workers", "257"},
+        {"workers", "4x"},        {"workers", ""},
+        {"workers", " 4"},        {"queue_length", "-1"},
+        {"cq_threads", "65"},     {"drain_timeout_ms", "99999999999999999999"},
+        {"log_level", "verbose"}, {"listen", ""},
+        {"upstream", "unix://"},  {"listen", "/tmp/a\nb"},
+    };
+    struct pg_config cfg;
+    struct pg_err err;
+    size_t i;
+
+    pg_err_init(&err);
+    REQUIRE(pg_config_defaults(&cfg, &err) == PG_OK);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        pg_err_init(&err);
+        CHECK(pg_config_set(&cfg, bad[i][0], bad[i][1], &err) == PG_ERR_CONFIG);
+        CHECK(strstr(err.msg, bad[i][0]) != NULL);
+    }
+    CHECK(cfg.workers == 4 && cfg.queue_length == 64 && cfg.cq_threads == 2);
+    CHECK(strcmp(cfg.listen, "/run/pullgate/pullgate.sock") == 0);
+    pg_config_free(&cfg);
+}
+
+static void long_socket_path_is_refused(void)
+{
+    char path[200];
+    struct pg_config cfg;
+    struct pg_err err;
+
+    memset(path, 'a', sizeof(path) - 1);
+    path[0] = '/';
+    path[sizeof(path) - 1] = '\0';
+    pg_err_init(&err);
+    REQUIRE(pg_config_defaults(&cfg, &err) == PG_OK);
+    CHECK(pg_config_set(&cfg, "listen", path, &err) == PG_ERR_CONFIG);
+    CHECK(strstr(err.msg, "longer than 107 bytes") != NULL);
+    pg_config_free(&cfg);
+}
+
+static void malformed_lines_are_refused(void)
+{
+    struct pg_config cfg;
+    struct pg_err err;
+
+    pg_err_init(&err);
+    REQUIRE(pg_config_defaults(&cfg, &err) == PG_OK);
+    CHECK(load_text(&cfg, "workers 4\n", &err) == PG_ERR_CONFIG);
+    CHECK(strstr(err.msg, "t.conf:1: expected \"key = value\"") != NULL);
+    CHECK(load_text(&cfg, "= 4\n", &err) == PG_ERR_CONFIG);
+    CHECK(strstr(err.msg, "missing key") != NULL);
+    pg_config_free(&cfg);
+}
+
+static void oversized_or_binary_file_is_refused(void)
+{
+    struct pg_config cfg;
+    struct pg_err err;
+    char *big = pg_malloc(PG_CONFIG_FILE_MAX + 10);
+    char *path;
+
+    memset(big, '#', PG_CONFIG_FILE_MAX + 10);
+    pg_err_init(&err);
+    REQUIRE(pg_config_defaults(&cfg, &err) == PG_OK);
+    path = write_file("big.conf", big, PG_CONFIG_FILE_MAX + 10);
+    CHECK(pg_config_load_file(&cfg, path, &err) == PG_ERR_CONFIG);
+    CHECK(strstr(err.msg, "larger than") != NULL);
+    pg_free(path);
+    path = write_file("nul.conf", "workers = 4\0\n", 13);
+    pg_err_init(&err);
+    CHECK(pg_config_load_file(&cfg, path, &err) == PG_ERR_CONFIG);
+    CHECK(strstr(err.msg, "NUL") != NULL);
+    pg_free(path);
+    path = write_file("long.conf", big, PG_CONFIG_LINE_MAX + 5);
+    pg_err_init(&err);
+    CHECK(pg_config_load_file(&cfg, path, &err) == PG_ERR_CONFIG);
+    CHECK(strstr(err.msg, "line longer") != NULL);
+    pg_free(path);
+    pg_err_init(&err);
+    CHECK(pg_config_load_file(&cfg, "/nonexistent/pullgate.conf", &err) == PG_ERR_CONFIG);
+    CHECK(strstr(err.msg, "cannot open") != NULL);
+    pg_free(big);
+    pg_config_free(&cfg);
+}
+
+static void out_of_memory_is_an_error(void)
+{
+    struct pg_config cfg;
+    struct pg_err err;
+    long n;
+    int failed = 0;
+
+    for (n = 0; n < 4; n++) {
+        pg_err_init(&err);
+        pg_mem_fail_after(n);
+        if (pg_config_defaults(&cfg, &err) != PG_OK) {
+            failed++;
+            CHECK(err.status == PG_ERR_NOMEM);
+        } else {
+            CHECK(pg_config_set(&cfg, "listen", "/x.sock", &err) == PG_OK ||
+                  err.status == PG_ERR_NOMEM);
+            pg_config_free(&cfg);
+        }
+        pg_mem_fail_after(-1);
+    }
+    CHECK(failed >= 2);
+}
+
+int main(void)
+{
+    g_dir = pg_check_tmpdir();
+    PG_RUN("defaults are the documented safe values", defaults_are_safe);
+    PG_RUN("a file sets every key, with comments and blanks", file_sets_every_key);
+    PG_RUN("an unknown key is refused, naming file and line", unknown_key_names_file_and_line);
+    PG_RUN("out of range and malformed values are refused", bad_values_are_refused);
+    PG_RUN("a socket path too long for sun_path is refused", long_socket_path_is_refused);
+    PG_RUN("a line without '=' or key is refused", malformed_lines_are_refused);
+    PG_RUN("an oversized, binary or missing file is refused", oversized_or_binary_file_is_refused);
+    PG_RUN("running out of memory is an ordinary error", out_of_memory_is_an_error);
+    pg_check_rmtree(g_dir);
+    pg_free(g_dir);
+    return pg_check_done();
+}
