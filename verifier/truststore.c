@@ -36,15 +36,15 @@ struct store {
     const char *ref;  /* "ca:name", escaped */
     const char *path; /* the store directory */
     enum pg_store_type type;
-    STACK_OF(X509) *certs;
+    STACK_OF(X509) * certs;
 };
 
-static void certs_free(STACK_OF(X509) *certs)
+static void certs_free(STACK_OF(X509) * certs)
 {
     sk_X509_pop_free(certs, X509_free);
 }
 
-static enum pg_status push_cert(STACK_OF(X509) *certs, X509 *cert, struct pg_err *err)
+static enum pg_status push_cert(STACK_OF(X509) * certs, X509 *cert, struct pg_err *err)
 {
     if (sk_X509_num(certs) >= STORE_CERTS_MAX) {
         X509_free(cert);
@@ -85,7 +85,7 @@ static int pem_at_end(void)
     return ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
 }
 
-static enum pg_status pem_next(BIO *bio, STACK_OF(X509) *certs, int *out_done, struct pg_err *err)
+static enum pg_status pem_next(BIO *bio, STACK_OF(X509) * certs, int *out_done, struct pg_err *err)
 {
     char *name = NULL;
     char *header = NULL;
@@ -124,7 +124,7 @@ out:
     return rc;
 }
 
-static enum pg_status parse_pem(const unsigned char *data, size_t len, STACK_OF(X509) *certs,
+static enum pg_status parse_pem(const unsigned char *data, size_t len, STACK_OF(X509) * certs,
                                 struct pg_err *err)
 {
     BIO *bio = BIO_new_mem_buf(data, (int)len);
@@ -141,7 +141,7 @@ static enum pg_status parse_pem(const unsigned char *data, size_t len, STACK_OF(
     return rc;
 }
 
-static enum pg_status parse_der(const unsigned char *data, size_t len, STACK_OF(X509) *certs,
+static enum pg_status parse_der(const unsigned char *data, size_t len, STACK_OF(X509) * certs,
                                 struct pg_err *err)
 {
     const unsigned char *p = data;
@@ -166,7 +166,7 @@ static enum pg_status parse_der(const unsigned char *data, size_t len, STACK_OF(
 }
 
 enum pg_status pg_truststore_parse_file(const unsigned char *data, size_t len,
-                                        STACK_OF(X509) **out_certs, struct pg_err *err)
+                                        STACK_OF(X509) * *out_certs, struct pg_err *err)
 {
     STACK_OF(X509) *certs = NULL;
     enum pg_status rc;
@@ -244,7 +244,7 @@ static const char *cert_unfit_reason(X509 *cert, enum pg_store_type type)
     return NULL;
 }
 
-static enum pg_status check_certs(const struct store *s, const char *file, STACK_OF(X509) *certs,
+static enum pg_status check_certs(const struct store *s, const char *file, STACK_OF(X509) * certs,
                                   struct pg_err *err)
 {
     int i;
@@ -277,12 +277,11 @@ static enum pg_status read_entry(const struct store *s, int dfd, const char *nam
                           strerror(errno));
     }
     if (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
-        return pg_err_set(err, rc,
-                          "trust store %s: \"%s\" is a %s; only regular files are accepted",
-                          s->ref, esc_name,
-                          S_ISLNK(st.st_mode) ? "symbolic link"
-                                              : (S_ISDIR(st.st_mode) ? "sub-directory"
-                                                                     : "special file"));
+        return pg_err_set(
+            err, rc, "trust store %s: \"%s\" is a %s; only regular files are accepted", s->ref,
+            esc_name,
+            S_ISLNK(st.st_mode) ? "symbolic link"
+                                : (S_ISDIR(st.st_mode) ? "sub-directory" : "special file"));
     }
     fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -309,8 +308,8 @@ static enum pg_status read_entry(const struct store *s, int dfd, const char *nam
         out->len += (size_t)n;
     }
     if (out->len > STORE_FILE_MAX) {
-        rc = pg_err_set(err, rc, "trust store %s: \"%s\" is larger than %d bytes", s->ref,
-                        esc_name, STORE_FILE_MAX);
+        rc = pg_err_set(err, rc, "trust store %s: \"%s\" is larger than %d bytes", s->ref, esc_name,
+                        STORE_FILE_MAX);
         goto out;
     }
     rc = PG_OK;
@@ -349,8 +348,8 @@ static enum pg_status load_file(struct store *s, int dfd, const char *name, stru
         pg_err_init(&perr);
         rc = push_cert(s->certs, sk_X509_shift(certs), &perr);
         if (rc != PG_OK) {
-            rc = pg_err_set(err, rc == PG_ERR_NOMEM ? rc : PG_ERR_TRUSTSTORE,
-                            "trust store %s: %s", s->ref, perr.msg);
+            rc = pg_err_set(err, rc == PG_ERR_NOMEM ? rc : PG_ERR_TRUSTSTORE, "trust store %s: %s",
+                            s->ref, perr.msg);
         }
     }
 out:
@@ -392,8 +391,8 @@ static enum pg_status list_names(const struct store *s, DIR *d, char ***out_name
             continue;
         }
         if (n == STORE_FILES_MAX) {
-            rc = pg_err_set(err, PG_ERR_TRUSTSTORE, "trust store %s has more than %d files",
-                            s->ref, STORE_FILES_MAX);
+            rc = pg_err_set(err, PG_ERR_TRUSTSTORE, "trust store %s has more than %d files", s->ref,
+                            STORE_FILES_MAX);
         } else if ((names[n++] = pg_strdup(e->d_name)) == NULL) {
             rc = pg_err_set(err, PG_ERR_NOMEM, "out of memory while listing a trust store");
         }
@@ -432,8 +431,8 @@ static enum pg_status open_store_dir(const struct store *s, DIR **out_dir, struc
     }
     fd = open(s->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-        return pg_err_set(err, PG_ERR_TRUSTSTORE, "trust store %s: cannot open \"%s\": %s",
-                          s->ref, esc, strerror(errno));
+        return pg_err_set(err, PG_ERR_TRUSTSTORE, "trust store %s: cannot open \"%s\": %s", s->ref,
+                          esc, strerror(errno));
     }
     *out_dir = fdopendir(fd);
     if (*out_dir == NULL) {
@@ -469,8 +468,7 @@ static enum pg_status load_dir(struct store *s, struct pg_err *err)
 }
 
 enum pg_status pg_truststore_load(const char *notation_dir, enum pg_store_type type,
-                                  const char *name, STACK_OF(X509) **out_certs,
-                                  struct pg_err *err)
+                                  const char *name, STACK_OF(X509) * *out_certs, struct pg_err *err)
 {
     struct store s = {NULL, NULL, type, NULL};
     char esc[MSG_NAME_MAX];

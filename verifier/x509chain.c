@@ -42,8 +42,8 @@ static const char *const ku_names[KUB_COUNT] = {
 
 /* Bits a signing or timestamping leaf must not have. */
 #define LEAF_FORBIDDEN_KU                                                                          \
-    ((1u << KUB_KEY_ENCIPHERMENT) | (1u << KUB_DATA_ENCIPHERMENT) | (1u << KUB_KEY_AGREEMENT) |   \
-     (1u << KUB_KEY_CERT_SIGN) | (1u << KUB_CRL_SIGN) | (1u << KUB_ENCIPHER_ONLY) |              \
+    ((1u << KUB_KEY_ENCIPHERMENT) | (1u << KUB_DATA_ENCIPHERMENT) | (1u << KUB_KEY_AGREEMENT) |    \
+     (1u << KUB_KEY_CERT_SIGN) | (1u << KUB_CRL_SIGN) | (1u << KUB_ENCIPHER_ONLY) |                \
      (1u << KUB_DECIPHER_ONLY))
 
 /* More extensions than this make a certificate suspect; real ones carry about ten. */
@@ -54,8 +54,8 @@ static const struct {
     int nid;
     const char *name;
 } forbidden_ekus[] = {
-    {NID_server_auth, "serverAuth"},         {NID_client_auth, "clientAuth"},
-    {NID_email_protect, "emailProtection"},  {NID_time_stamp, "timeStamping"},
+    {NID_server_auth, "serverAuth"},        {NID_client_auth, "clientAuth"},
+    {NID_email_protect, "emailProtection"}, {NID_time_stamp, "timeStamping"},
     {NID_OCSP_sign, "OCSPSigning"},
 };
 
@@ -66,7 +66,7 @@ struct ctx {
     enum profile profile;
     enum pg_status fail; /* status for a broken rule */
     struct pg_err *err;
-    STACK_OF(X509) *chain;
+    STACK_OF(X509) * chain;
     int n;
 };
 
@@ -198,8 +198,9 @@ static enum pg_status check_structure(const struct ctx *c, int i, X509 *cert)
 
     if (c->n == 1 || i == c->n - 1) {
         if (!is_self_signed) {
-            return rule_fail(c, i, "the %s must be self-signed (signature verifies with its own "
-                                   "key and issuer equals subject), and it is not",
+            return rule_fail(c, i,
+                             "the %s must be self-signed (signature verifies with its own "
+                             "key and issuer equals subject), and it is not",
                              c->n == 1 ? "only certificate" : "last certificate");
         }
         return PG_OK;
@@ -216,14 +217,14 @@ static enum pg_status check_structure(const struct ctx *c, int i, X509 *cert)
     }
     next_ku = key_usage_or_absent(next);
     if (!pg_x509_is_ca(next) || (next_ku >= 0 && (next_ku & KU_KEY_CERT_SIGN) == 0)) {
-        return rule_fail(c, i, "issued by the next certificate, which is not a CA allowed to "
-                               "sign certificates");
+        return rule_fail(c, i,
+                         "issued by the next certificate, which is not a CA allowed to "
+                         "sign certificates");
     }
     return PG_OK;
 }
 
-static enum pg_status read_basic_constraints(const struct ctx *c, int i, X509 *cert,
-                                             struct exts *e)
+static enum pg_status read_basic_constraints(const struct ctx *c, int i, X509 *cert, struct exts *e)
 {
     int crit = -1;
     BASIC_CONSTRAINTS *bc = X509_get_ext_d2i(cert, NID_basic_constraints, &crit, NULL);
@@ -379,7 +380,7 @@ static enum pg_status check_ca(const struct ctx *c, int i, const struct exts *e)
         return rule_fail(c, i, "CA certificate must have basic constraints with cA=true");
     }
     if (e->pathlen >= 0 && e->pathlen < i - 1) {
-        return rule_fail(c, i, "path length constraint %ld is below the %d CAs under it",
+        return rule_fail(c, i, "path length constraint %ld allows fewer than the %d CAs below it",
                          e->pathlen, i - 1);
     }
     if (!e->ku_present) {
@@ -417,8 +418,8 @@ static enum pg_status check_cert(const struct ctx *c, int i)
     return rc;
 }
 
-static enum pg_status check_chain(STACK_OF(X509) *chain, enum profile profile,
-                                  enum pg_status fail, struct pg_err *err)
+static enum pg_status check_chain(STACK_OF(X509) * chain, enum profile profile, enum pg_status fail,
+                                  struct pg_err *err)
 {
     struct ctx c = {profile, fail, err, chain, chain == NULL ? 0 : sk_X509_num(chain)};
     enum pg_status rc = PG_OK;
@@ -452,8 +453,8 @@ enum pg_status pg_x509_key_spec(X509 *cert, enum pg_key_spec *out_spec, struct p
     bits = EVP_PKEY_get_bits(key);
     if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) {
         if (bits == 2048 || bits == 3072 || bits == 4096) {
-            *out_spec = bits == 2048 ? PG_KEY_RSA_2048
-                                     : (bits == 3072 ? PG_KEY_RSA_3072 : PG_KEY_RSA_4096);
+            *out_spec =
+                bits == 2048 ? PG_KEY_RSA_2048 : (bits == 3072 ? PG_KEY_RSA_3072 : PG_KEY_RSA_4096);
             return PG_OK;
         }
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
@@ -496,12 +497,12 @@ const char *pg_x509_jws_alg(enum pg_key_spec spec)
     return "";
 }
 
-enum pg_status pg_x509_check_codesigning_chain(STACK_OF(X509) *chain, struct pg_err *err)
+enum pg_status pg_x509_check_codesigning_chain(STACK_OF(X509) * chain, struct pg_err *err)
 {
     return check_chain(chain, PROFILE_CODESIGNING, PG_ERR_SIG_INTEGRITY, err);
 }
 
-enum pg_status pg_x509_check_timestamping_chain(STACK_OF(X509) *chain, struct pg_err *err)
+enum pg_status pg_x509_check_timestamping_chain(STACK_OF(X509) * chain, struct pg_err *err)
 {
     return check_chain(chain, PROFILE_TIMESTAMPING, PG_ERR_SIG_TIMESTAMP, err);
 }

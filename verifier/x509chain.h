@@ -44,10 +44,10 @@ const char *pg_x509_jws_alg(enum pg_key_spec spec);
  * PG_ERR_NOMEM when memory ran out; the message names the certificate by its
  * subject and the rule it breaks.
  */
-enum pg_status pg_x509_check_codesigning_chain(STACK_OF(X509) *chain, struct pg_err *err);
+enum pg_status pg_x509_check_codesigning_chain(STACK_OF(X509) * chain, struct pg_err *err);
 
 /* Checks a timestamping chain (leaf first). PG_ERR_SIG_TIMESTAMP on failure. */
-enum pg_status pg_x509_check_timestamping_chain(STACK_OF(X509) *chain, struct pg_err *err);
+enum pg_status pg_x509_check_timestamping_chain(STACK_OF(X509) * chain, struct pg_err *err);
 
 /* 1 when notBefore <= t <= notAfter; 0 otherwise or when a time is unreadable. */
 int pg_x509_valid_at(X509 *cert, time_t t);

@@ -428,7 +428,8 @@ static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 static int add_usage_exts(const struct cert_opts *o, X509 *cert, X509 *issuer)
 {
     char buf[1024];
-    const char *ku = o->ku != NULL ? o->ku : (o->is_ca ? "keyCertSign,cRLSign" : "digitalSignature");
+    const char *ku =
+        o->ku != NULL ? o->ku : (o->is_ca ? "keyCertSign,cRLSign" : "digitalSignature");
     const char *eku = o->eku != NULL ? o->eku : (o->is_ca ? NULL : "codeSigning");
 
     if (!o->no_ku) {
@@ -696,8 +697,8 @@ static int cmd_cert(int argc, char **argv, int is_root)
     };
 
     o.key_spec = "ec256";
-    o.subject = is_root ? "CN=pg test root,O=pullgate,ST=WA,C=US"
-                        : "CN=pg test leaf,O=pullgate,ST=WA,C=US";
+    o.subject =
+        is_root ? "CN=pg test root,O=pullgate,ST=WA,C=US" : "CN=pg test leaf,O=pullgate,ST=WA,C=US";
     if (parse_opts(opts, argc, argv) != 0) {
         return 2;
     }
@@ -874,9 +875,9 @@ static json_t *build_protected(const struct sign_opts *o, const char *alg)
     rc |= json_object_set_new(hdr, "io.cncf.notary.signingScheme",
                               json_string(is_sa ? "notary.x509.signingAuthority" : "notary.x509"));
     format_time(signing, buf, sizeof(buf));
-    rc |= set_time_attr(hdr, is_sa ? "io.cncf.notary.authenticSigningTime"
-                                   : "io.cncf.notary.signingTime",
-                        o->signing_time != NULL ? o->signing_time : buf, &signing);
+    rc |= set_time_attr(
+        hdr, is_sa ? "io.cncf.notary.authenticSigningTime" : "io.cncf.notary.signingTime",
+        o->signing_time != NULL ? o->signing_time : buf, &signing);
     expiry = (signing > time(NULL) ? signing : time(NULL)) + 365L * 86400;
     format_time(expiry, buf, sizeof(buf));
     if (!o->no_expiry) {
@@ -907,7 +908,8 @@ static char *build_payload(const struct sign_opts *o)
     json_object_set_new(target, "size", json_integer(size));
     for (i = 0; i < o->annotations.n; i++) {
         const char *eq = strchr(o->annotations.v[i], '=');
-        char *key = eq == NULL ? NULL : pg_strndup(o->annotations.v[i], (size_t)(eq - o->annotations.v[i]));
+        char *key =
+            eq == NULL ? NULL : pg_strndup(o->annotations.v[i], (size_t)(eq - o->annotations.v[i]));
 
         if (key != NULL) {
             json_object_set_new(ann, key, json_string(eq + 1));
@@ -926,7 +928,7 @@ out:
     return text;
 }
 
-static STACK_OF(X509) *read_chain(const char *path)
+static STACK_OF(X509) * read_chain(const char *path)
 {
     STACK_OF(X509) *chain = sk_X509_new_null();
     FILE *f = fopen(path, "rb");
@@ -1039,7 +1041,8 @@ static char *build_envelope(const struct sign_opts *o, EVP_PKEY *key)
     json_t *unprot = build_unprotected(o);
     json_t *env = json_object();
     char *prot_text = prot == NULL ? NULL : json_dumps(prot, JSON_COMPACT);
-    char *prot_b64 = prot_text == NULL ? NULL : b64_url((unsigned char *)prot_text, strlen(prot_text));
+    char *prot_b64 =
+        prot_text == NULL ? NULL : b64_url((unsigned char *)prot_text, strlen(prot_text));
     char *pay_b64 = payload_b64(o);
     char *input = prot_b64 && pay_b64 ? pg_asprintf("%s.%s", prot_b64, pay_b64) : NULL;
     unsigned char *sig = NULL;
@@ -1157,7 +1160,8 @@ static json_t *thumbprints_from_jws(const unsigned char *env, size_t len)
         char hex[65];
 
         if (n > 0) {
-            n -= (b64_len > 0 && b64[b64_len - 1] == '=') + (b64_len > 1 && b64[b64_len - 2] == '=');
+            n -=
+                (b64_len > 0 && b64[b64_len - 1] == '=') + (b64_len > 1 && b64[b64_len - 2] == '=');
             sha256_hex(der, (size_t)n, hex);
             if (list == NULL) {
                 list = json_array();
@@ -1184,8 +1188,8 @@ static json_t *build_annotations(const struct manifest_opts *o, const unsigned c
                                  size_t env_len)
 {
     json_t *ann = json_object();
-    json_t *thumbs = o->chain != NULL ? thumbprints_from_chain(o->chain)
-                                      : thumbprints_from_jws(env, env_len);
+    json_t *thumbs =
+        o->chain != NULL ? thumbprints_from_chain(o->chain) : thumbprints_from_jws(env, env_len);
     char created[64];
     time_t t = time(NULL);
 
@@ -1204,13 +1208,13 @@ static json_t *build_annotations(const struct manifest_opts *o, const unsigned c
     return ann;
 }
 
-static char *build_manifest(const struct manifest_opts *o, const unsigned char *env,
-                            size_t env_len, long subject_size)
+static char *build_manifest(const struct manifest_opts *o, const unsigned char *env, size_t env_len,
+                            long subject_size)
 {
     int is_artifact = o->form != NULL && strcmp(o->form, "artifact") == 0;
     const char *env_mt = o->env_mt != NULL ? o->env_mt
                                            : (env_len > 0 && env[0] == '{' ? "application/jose+json"
-                                                                          : "application/cose");
+                                                                           : "application/cose");
     json_t *m = json_object();
     json_t *layers = json_array();
     char hex[65];
@@ -1222,7 +1226,8 @@ static char *build_manifest(const struct manifest_opts *o, const unsigned char *
     json_object_set_new(m, "schemaVersion", json_integer(2));
     json_object_set_new(m, "mediaType", json_string("application/vnd.oci.image.manifest.v1+json"));
     if (is_artifact) {
-        json_object_set_new(m, "artifactType", json_string("application/vnd.cncf.notary.signature"));
+        json_object_set_new(m, "artifactType",
+                            json_string("application/vnd.cncf.notary.signature"));
     }
     json_object_set_new(m, "config",
                         descriptor(is_artifact ? "application/vnd.oci.empty.v1+json"
