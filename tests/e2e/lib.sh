@@ -9,6 +9,8 @@
 #
 # Environment read: PG_BUILD_DIR (build tree, default ./build), PG_SOURCE_DIR,
 # PG_VECTORS, PG_KEEP_TMP=1 (keep the temporary directory for debugging).
+# On a failing exit the last lines of every log are printed, unless the
+# caller set PG_QUIET_EXIT=1 (an exit code that is a result, not a failure).
 
 PG_SKIP_CODE=77
 PG_SOURCE_DIR=${PG_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -71,7 +73,7 @@ pg_cleanup()
 {
     local rc=$? pid i
     trap - EXIT INT TERM
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne "$PG_SKIP_CODE" ]; then
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne "$PG_SKIP_CODE" ] && [ "${PG_QUIET_EXIT:-0}" != 1 ]; then
         pg_dump_logs
     fi
     for pid in "${PG_PIDS[@]}"; do

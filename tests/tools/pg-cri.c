@@ -464,22 +464,22 @@ static const struct command commands[] = {
      build_pull},
     {"images", "ImageService", "ListImages", &pgtest__cri__list_images_response__descriptor, 0,
      build_images},
-    {"inspecti", "ImageService", "ImageStatus", &pgtest__cri__image_status_response__descriptor,
-     1, build_inspecti},
+    {"inspecti", "ImageService", "ImageStatus", &pgtest__cri__image_status_response__descriptor, 1,
+     build_inspecti},
     {"rmi", "ImageService", "RemoveImage", &pgtest__cri__remove_image_response__descriptor, 1,
      build_rmi},
-    {"imagefsinfo", "ImageService", "ImageFsInfo",
-     &pgtest__cri__image_fs_info_response__descriptor, 0, build_empty},
+    {"imagefsinfo", "ImageService", "ImageFsInfo", &pgtest__cri__image_fs_info_response__descriptor,
+     0, build_empty},
     {"status", "RuntimeService", "Status", &pgtest__cri__status_response__descriptor, 0,
      build_status},
     {"pods", "RuntimeService", "ListPodSandbox",
      &pgtest__cri__list_pod_sandbox_response__descriptor, 0, build_empty},
-    {"ps", "RuntimeService", "ListContainers",
-     &pgtest__cri__list_containers_response__descriptor, 0, build_empty},
+    {"ps", "RuntimeService", "ListContainers", &pgtest__cri__list_containers_response__descriptor,
+     0, build_empty},
     {"stats", "RuntimeService", "ListContainerStats",
      &pgtest__cri__list_container_stats_response__descriptor, 0, build_empty},
-    {"stat", "RuntimeService", "ContainerStats",
-     &pgtest__cri__container_stats_response__descriptor, 1, build_stat},
+    {"stat", "RuntimeService", "ContainerStats", &pgtest__cri__container_stats_response__descriptor,
+     1, build_stat},
     {"runtimeconfig", "RuntimeService", "RuntimeConfig",
      &pgtest__cri__runtime_config_response__descriptor, 0, build_empty},
     {"events", "RuntimeService", "GetContainerEvents",
@@ -613,8 +613,8 @@ static int do_call(grpc_channel *ch, const char *path, const uint8_t *req, size_
         deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                 gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
     }
-    grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method,
-                                               NULL, deadline, NULL);
+    grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method, NULL,
+                                               deadline, NULL);
     grpc_slice_unref(method);
     if (call == NULL) {
         goto out;
@@ -653,8 +653,8 @@ static int print_message(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *
     }
     grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
     grpc_byte_buffer_reader_destroy(&rd);
-    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(all),
-                                                    GRPC_SLICE_START_PTR(all));
+    ProtobufCMessage *m =
+        protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
     if (m == NULL) {
         fprintf(stderr, "pg-cri: cannot decode the %zu-byte response as %s\n",
                 (size_t)GRPC_SLICE_LENGTH(all), d->name);
@@ -737,12 +737,16 @@ static int parse_long(const char *s, long *out)
 /* Options taking a value; returns the slot or NULL. */
 static const char **value_slot(struct opts *o, const char *name)
 {
-    static const char *const names[] = {"--socket", "--api", "--auth-user", "--auth-pass",
-                                        "--auth", "--identity-token", "--registry-token",
-                                        "--server-address", "--filter"};
-    const char **slots[] = {&o->socket, &o->api, &o->auth_user, &o->auth_pass,
-                            &o->auth_b64, &o->identity_token, &o->registry_token,
-                            &o->server_address, &o->filter};
+    static const char *const names[] = {"--socket",         "--api",
+                                        "--auth-user",      "--auth-pass",
+                                        "--auth",           "--identity-token",
+                                        "--registry-token", "--server-address",
+                                        "--filter"};
+    const char **slots[] = {&o->socket,         &o->api,
+                            &o->auth_user,      &o->auth_pass,
+                            &o->auth_b64,       &o->identity_token,
+                            &o->registry_token, &o->server_address,
+                            &o->filter};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(name, names[i]) == 0) {

@@ -248,8 +248,8 @@ static void gzip_stored(const struct buf *in, struct buf *out)
     buf_add(out, hdr, sizeof(hdr));
     do {
         size_t n = in->len - off > 65535 ? 65535 : in->len - off;
-        unsigned char bh[5] = {off + n == in->len ? 1 : 0, n & 0xff, (n >> 8) & 0xff,
-                               ~n & 0xff, (~n >> 8) & 0xff};
+        unsigned char bh[5] = {off + n == in->len ? 1 : 0, n & 0xff, (n >> 8) & 0xff, ~n & 0xff,
+                               (~n >> 8) & 0xff};
         buf_add(out, bh, sizeof(bh));
         buf_add(out, in->p + off, n);
         off += n;
@@ -295,7 +295,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         size_t off;
         size_t cap;
     } want[] = {
-        {"location:", offsetof(struct http_resp, location), sizeof(((struct http_resp *)0)->location)},
+        {"location:", offsetof(struct http_resp, location),
+         sizeof(((struct http_resp *)0)->location)},
         {"docker-content-digest:", offsetof(struct http_resp, digest),
          sizeof(((struct http_resp *)0)->digest)},
         {"content-type:", offsetof(struct http_resp, content_type),
@@ -513,21 +514,19 @@ static int build_layer(const struct image_opts *io, struct buf *gz, char *diff_i
 
 static json_t *image_config(const struct image_opts *io, const char *diff_id)
 {
-    return json_pack("{s:s, s:s, s:{s:[s], s:[s]}, s:{s:s, s:[s]}}", "architecture", io->arch,
-                     "os", "linux", "config", "Env", "PATH=/usr/local/bin:/usr/bin:/bin", "Cmd",
-                     "/hello", "rootfs", "type", "layers", "diff_ids", diff_id);
+    return json_pack("{s:s, s:s, s:{s:[s], s:[s]}, s:{s:s, s:[s]}}", "architecture", io->arch, "os",
+                     "linux", "config", "Env", "PATH=/usr/local/bin:/usr/bin:/bin", "Cmd", "/hello",
+                     "rootfs", "type", "layers", "diff_ids", diff_id);
 }
 
-static json_t *image_manifest(const struct image_opts *io, const char *cfg_digest,
-                              size_t cfg_len, const char *layer_digest, size_t layer_len)
+static json_t *image_manifest(const struct image_opts *io, const char *cfg_digest, size_t cfg_len,
+                              const char *layer_digest, size_t layer_len)
 {
-    json_t *m = json_pack("{s:i, s:s, s:o, s:[o]}", "schemaVersion", 2, "mediaType",
-                          io->is_docker ? MT_DOCKER_MANIFEST : MT_OCI_MANIFEST, "config",
-                          descriptor(io->is_docker ? MT_DOCKER_CONFIG : MT_OCI_CONFIG,
-                                     cfg_digest, cfg_len),
-                          "layers",
-                          descriptor(io->is_docker ? MT_DOCKER_LAYER : MT_OCI_LAYER,
-                                     layer_digest, layer_len));
+    json_t *m = json_pack(
+        "{s:i, s:s, s:o, s:[o]}", "schemaVersion", 2, "mediaType",
+        io->is_docker ? MT_DOCKER_MANIFEST : MT_OCI_MANIFEST, "config",
+        descriptor(io->is_docker ? MT_DOCKER_CONFIG : MT_OCI_CONFIG, cfg_digest, cfg_len), "layers",
+        descriptor(io->is_docker ? MT_DOCKER_LAYER : MT_OCI_LAYER, layer_digest, layer_len));
     json_t *ann = json_object();
 
     for (size_t i = 0; m != NULL && ann != NULL && i < io->n_annotations; i++) {
@@ -565,8 +564,8 @@ static int cmd_image(const char *repo, const char *tag, const struct image_opts 
         rc = fail("cannot build the manifest for %s", repo);
         goto out;
     }
-    rc = push_manifest(repo, tag, &man,
-                       io->is_docker ? MT_DOCKER_MANIFEST : MT_OCI_MANIFEST, man_digest);
+    rc = push_manifest(repo, tag, &man, io->is_docker ? MT_DOCKER_MANIFEST : MT_OCI_MANIFEST,
+                       man_digest);
     if (rc == 0) {
         printf("%s\n", man_digest);
     }
@@ -609,14 +608,14 @@ static int push_layout_node(const char *dir, const char *repo, json_t *desc, con
                             int depth);
 
 /* Pushes the blobs (config, layers) or child manifests a manifest names. */
-static int push_children(const char *dir, const char *repo, json_t *doc, int is_index,
-                         int depth)
+static int push_children(const char *dir, const char *repo, json_t *doc, int is_index, int depth)
 {
     size_t i;
     json_t *d;
 
     if (is_index) {
-        json_array_foreach(json_object_get(doc, "manifests"), i, d) {
+        json_array_foreach(json_object_get(doc, "manifests"), i, d)
+        {
             if (push_layout_node(dir, repo, d, NULL, depth + 1) != 0) {
                 return 1;
             }
@@ -626,7 +625,8 @@ static int push_children(const char *dir, const char *repo, json_t *doc, int is_
     json_t *all = json_array();
     json_array_append(all, json_object_get(doc, "config"));
     json_array_extend(all, json_object_get(doc, "layers"));
-    json_array_foreach(all, i, d) {
+    json_array_foreach(all, i, d)
+    {
         struct buf blob = {0};
         char digest[80];
         int rc = layout_blob(dir, json_string_value(json_object_get(d, "digest")), &blob) ||
@@ -683,9 +683,11 @@ static json_t *layout_pick(json_t *index, const char *name)
     if (name == NULL) {
         return json_array_size(list) == 1 ? json_array_get(list, 0) : NULL;
     }
-    json_array_foreach(list, i, d) {
+    json_array_foreach(list, i, d)
+    {
         json_t *ann = json_object_get(d, "annotations");
-        const char *n = json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
+        const char *n =
+            json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
         if (n != NULL && strcmp(n, name) == 0) {
             return d;
         }
@@ -821,16 +823,15 @@ static int cmd_digest(const char *repo, const char *ref)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: pg-push [--registry HOST:PORT] COMMAND ...   (or $PG_REGISTRY)\n"
-            "  image REPO:TAG [--file PATH=CONTENT]... [--annotation K=V]... [--docker]\n"
-            "        [--arch ARCH]        build and push a one-layer image\n"
-            "  layout REPO:TAG DIR [--ref NAME]   push the image of an OCI image layout\n"
-            "  manifest REPO REF FILE MEDIA_TYPE  push a manifest file by tag or digest\n"
-            "  blob REPO FILE                     push a blob\n"
-            "  index REPO TAG DIGEST...           push an OCI index of those manifests\n"
-            "  digest REPO:REF                    print the digest of a manifest\n"
-            "Each prints the digest of what it pushed. Exit 0 OK, 1 failed, 2 usage.\n");
+    fprintf(out, "usage: pg-push [--registry HOST:PORT] COMMAND ...   (or $PG_REGISTRY)\n"
+                 "  image REPO:TAG [--file PATH=CONTENT]... [--annotation K=V]... [--docker]\n"
+                 "        [--arch ARCH]        build and push a one-layer image\n"
+                 "  layout REPO:TAG DIR [--ref NAME]   push the image of an OCI image layout\n"
+                 "  manifest REPO REF FILE MEDIA_TYPE  push a manifest file by tag or digest\n"
+                 "  blob REPO FILE                     push a blob\n"
+                 "  index REPO TAG DIGEST...           push an OCI index of those manifests\n"
+                 "  digest REPO:REF                    print the digest of a manifest\n"
+                 "Each prints the digest of what it pushed. Exit 0 OK, 1 failed, 2 usage.\n");
 }
 
 /* Splits "repo:tag" in place; the tag is after the last ':' past any '/'. */
