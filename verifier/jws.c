@@ -104,26 +104,37 @@ static int read_offset(const char *s, int *out_off)
     return 1;
 }
 
-enum pg_status pg_jws_parse_time(const char *s, struct pg_jws_time *out_time)
-{
+struct civil {
     int y;
     int mo;
     int d;
     int h;
     int mi;
     int sec;
+};
+
+/* Reads "YYYY-MM-DDTHH:MM:SS" and checks each field's range. */
+static int read_civil(const char *s, struct civil *c)
+{
+    if (strnlen(s, 20) < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        s[16] != ':') {
+        return 0;
+    }
+    return read_digits(s, 4, &c->y) && read_digits(s + 5, 2, &c->mo) &&
+           read_digits(s + 8, 2, &c->d) && read_digits(s + 11, 2, &c->h) &&
+           read_digits(s + 14, 2, &c->mi) && read_digits(s + 17, 2, &c->sec) && c->mo >= 1 &&
+           c->mo <= 12 && c->d >= 1 && c->d <= days_in_month(c->y, c->mo) && c->h <= 23 &&
+           c->mi <= 59 && c->sec <= 59;
+}
+
+enum pg_status pg_jws_parse_time(const char *s, struct pg_jws_time *out_time)
+{
+    struct civil c;
     int off = 0;
     int32_t nsec = 0;
     const char *rest;
 
-    if (s == NULL || strnlen(s, 20) < 19 || !read_digits(s, 4, &y) || s[4] != '-' ||
-        !read_digits(s + 5, 2, &mo) || s[7] != '-' || !read_digits(s + 8, 2, &d) ||
-        s[10] != 'T' || !read_digits(s + 11, 2, &h) || s[13] != ':' ||
-        !read_digits(s + 14, 2, &mi) || s[16] != ':' || !read_digits(s + 17, 2, &sec)) {
-        return PG_ERR_PARSE;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-        sec > 59) {
+    if (s == NULL || !read_civil(s, &c)) {
         return PG_ERR_PARSE;
     }
     rest = s + 19;
@@ -132,7 +143,7 @@ enum pg_status pg_jws_parse_time(const char *s, struct pg_jws_time *out_time)
         return PG_ERR_PARSE;
     }
     out_time->is_present = 1;
-    out_time->sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    out_time->sec = days_from_civil(c.y, c.mo, c.d) * 86400 + c.h * 3600 + c.mi * 60 + c.sec - off;
     out_time->nsec = nsec;
     return PG_OK;
 }
@@ -156,8 +167,7 @@ static int time_after(const struct pg_jws_time *a, const struct pg_jws_time *b)
 
 const char *pg_jws_scheme_name(enum pg_signing_scheme scheme)
 {
-    return scheme == PG_SCHEME_SIGNING_AUTHORITY ? "notary.x509.signingAuthority"
-                                                 : "notary.x509";
+    return scheme == PG_SCHEME_SIGNING_AUTHORITY ? "notary.x509.signingAuthority" : "notary.x509";
 }
 
 /* ---- parsing ------------------------------------------------------------ */
@@ -234,8 +244,7 @@ static enum pg_status read_x5c(struct pg_jws *jws, json_t *x5c, struct pg_err *e
         if (!json_is_string(v)) {
             return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "jws %s is not a string", what);
         }
-        rc = decode_into(json_string_value(v), json_string_length(v), 0, what, &jws->x5c[i],
-                         err);
+        rc = decode_into(json_string_value(v), json_string_length(v), 0, what, &jws->x5c[i], err);
         if (rc != PG_OK) {
             return rc;
         }
@@ -293,8 +302,10 @@ static enum pg_status read_crit(struct pg_jws *jws, json_t *crit, struct pg_err 
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "protected header crit is not an array");
     }
     if (json_array_size(crit) > PG_JWS_MAX_CRIT) {
-        return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "protected header crit has %zu entries, "
-                          "limit %d", json_array_size(crit), PG_JWS_MAX_CRIT);
+        return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
+                          "protected header crit has %zu entries, "
+                          "limit %d",
+                          json_array_size(crit), PG_JWS_MAX_CRIT);
     }
     jws->crit = pg_calloc(json_array_size(crit) + 1, sizeof(*jws->crit));
     if (jws->crit == NULL) {
@@ -328,8 +339,7 @@ static enum pg_status read_time(const char *name, json_t *v, struct pg_jws_time 
     return PG_OK;
 }
 
-static enum pg_status read_string(const char *name, json_t *v, const char **out,
-                                  struct pg_err *err)
+static enum pg_status read_string(const char *name, json_t *v, const char **out, struct pg_err *err)
 {
     if (!json_is_string(v)) {
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "protected header %s is not a string", name);
@@ -339,8 +349,8 @@ static enum pg_status read_string(const char *name, json_t *v, const char **out,
 }
 
 /* One protected member with a meaning of its own; 0 in *out_is_known otherwise. */
-static enum pg_status read_known(struct pg_jws *jws, const char *key, json_t *v,
-                                 int *out_is_known, struct pg_err *err)
+static enum pg_status read_known(struct pg_jws *jws, const char *key, json_t *v, int *out_is_known,
+                                 struct pg_err *err)
 {
     *out_is_known = 1;
     if (strcmp(key, "alg") == 0) {
@@ -438,8 +448,10 @@ static enum pg_status read_protected(struct pg_jws *jws, struct pg_err *err)
         return rc;
     }
     if (json_object_size(jws->header) > PG_JWS_MAX_HEADER_MEMBERS) {
-        return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "jws protected header has %zu members, "
-                          "limit %d", json_object_size(jws->header), PG_JWS_MAX_HEADER_MEMBERS);
+        return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
+                          "jws protected header has %zu members, "
+                          "limit %d",
+                          json_object_size(jws->header), PG_JWS_MAX_HEADER_MEMBERS);
     }
     return read_protected_members(jws, err);
 }
@@ -588,8 +600,8 @@ static enum pg_status check_scheme(const struct pg_jws *jws, enum pg_signing_sch
                           is_sa ? PG_JWS_SIGNING_TIME : PG_JWS_AUTHENTIC_TIME, jws->scheme);
     }
     if (is_sa ? !jws->authentic_signing_time.is_present : !jws->signing_time.is_present) {
-        return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "signing scheme %s requires %s",
-                          jws->scheme, is_sa ? PG_JWS_AUTHENTIC_TIME : PG_JWS_SIGNING_TIME);
+        return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "signing scheme %s requires %s", jws->scheme,
+                          is_sa ? PG_JWS_AUTHENTIC_TIME : PG_JWS_SIGNING_TIME);
     }
     *out = is_sa ? PG_SCHEME_SIGNING_AUTHORITY : PG_SCHEME_X509;
     return PG_OK;
@@ -666,8 +678,8 @@ enum pg_status pg_jws_check_header(const struct pg_jws *jws, enum pg_signing_sch
     if (rc != PG_OK) {
         return rc;
     }
-    signed_at = scheme == PG_SCHEME_SIGNING_AUTHORITY ? &jws->authentic_signing_time
-                                                      : &jws->signing_time;
+    signed_at =
+        scheme == PG_SCHEME_SIGNING_AUTHORITY ? &jws->authentic_signing_time : &jws->signing_time;
     if (jws->expiry.is_present && !time_after(&jws->expiry, signed_at)) {
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "expiry %s is not after the signing time %s",
                           pg_jws_format_time(jws->expiry.sec, a, sizeof(a)),

@@ -22,7 +22,7 @@
 #define PG_JWS_MEDIA_TYPE "application/jose+json"
 #define PG_JWS_PAYLOAD_TYPE "application/vnd.cncf.notary.payload.v1+json"
 #define PG_JWS_MAX_ENVELOPE (32u * 1024 * 1024) /* as notation caps envelope blobs */
-#define PG_JWS_MAX_CHAIN PG_X509_CHAIN_MAX /* certificates in x5c */
+#define PG_JWS_MAX_CHAIN PG_X509_CHAIN_MAX      /* certificates in x5c */
 #define PG_JWS_MAX_HEADER_MEMBERS 128
 #define PG_JWS_MAX_CRIT 64
 
@@ -35,8 +35,8 @@
 #define PG_JWS_PLUGIN_MIN_VERSION "io.cncf.notary.verificationPluginMinVersion"
 
 enum pg_signing_scheme {
-    PG_SCHEME_X509,                /* "notary.x509" */
-    PG_SCHEME_SIGNING_AUTHORITY    /* "notary.x509.signingAuthority" */
+    PG_SCHEME_X509,             /* "notary.x509" */
+    PG_SCHEME_SIGNING_AUTHORITY /* "notary.x509.signingAuthority" */
 };
 
 /* An RFC 3339 time from the protected header, in UTC. */
@@ -62,7 +62,7 @@ struct pg_jws {
     /* The protected header, decoded; string members borrowed from header. */
     struct pg_blob protected_raw;
     json_t *header;
-    const char *alg;    /* NULL when absent, likewise below */
+    const char *alg; /* NULL when absent, likewise below */
     const char *cty;
     const char *scheme; /* the signingScheme value */
     const char **crit;

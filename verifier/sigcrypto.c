@@ -110,8 +110,8 @@ out:
 }
 
 static enum pg_status verify_evp(EVP_PKEY *key, enum pg_key_spec spec, int saltlen,
-                                 const unsigned char *msg, size_t msg_len,
-                                 const unsigned char *sig, size_t sig_len, struct pg_err *err)
+                                 const unsigned char *msg, size_t msg_len, const unsigned char *sig,
+                                 size_t sig_len, struct pg_err *err)
 {
     const EVP_MD *md = pg_sigcrypto_md(spec);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();

@@ -17,8 +17,8 @@
 
 /* The PSS salt length a verifier accepts. */
 enum pg_pss_salt {
-    PG_PSS_SALT_AUTO,   /* any salt length (JWS, as golang-jwt verifies) */
-    PG_PSS_SALT_DIGEST  /* salt length equals the hash length (COSE) */
+    PG_PSS_SALT_AUTO,  /* any salt length (JWS, as golang-jwt verifies) */
+    PG_PSS_SALT_DIGEST /* salt length equals the hash length (COSE) */
 };
 
 /* The digest a key spec signs with: SHA-256, SHA-384 or SHA-512. */

@@ -30,7 +30,7 @@ struct ctx {
     const struct pg_sigverify_input *in;
     struct pg_sig_result *out;
     struct pg_jws *jws;
-    STACK_OF(X509) *chain; /* the envelope chain, leaf first */
+    STACK_OF(X509) * chain; /* the envelope chain, leaf first */
     enum pg_signing_scheme scheme;
     json_t *payload;
     int is_stopped; /* an enforced check failed */
@@ -229,14 +229,15 @@ static enum pg_status check_extended_attrs(const struct ctx *c, struct pg_err *e
     if (plugin != NULL) {
         const char *name = json_is_string(plugin->value) ? json_string_value(plugin->value) : "";
 
-        return pg_err_set(err, PG_ERR_UNSUPPORTED, "verification plugin \"%s\" is not supported yet",
+        return pg_err_set(err, PG_ERR_UNSUPPORTED,
+                          "verification plugin \"%s\" is not supported yet",
                           pg_escape(buf, sizeof(buf), name, strlen(name)));
     }
     for (i = 0; i < c->jws->n_ext; i++) {
         if (c->jws->ext[i].is_critical) {
-            return pg_err_set(err, PG_ERR_UNSUPPORTED, "unknown critical attribute \"%s\"",
-                              pg_escape(buf, sizeof(buf), c->jws->ext[i].name,
-                                        strlen(c->jws->ext[i].name)));
+            return pg_err_set(
+                err, PG_ERR_UNSUPPORTED, "unknown critical attribute \"%s\"",
+                pg_escape(buf, sizeof(buf), c->jws->ext[i].name, strlen(c->jws->ext[i].name)));
         }
     }
     return PG_OK;
@@ -474,8 +475,7 @@ static int has_ocsp_url(X509 *x)
     for (i = 0; aia != NULL && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
         ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
 
-        found = found || (OBJ_obj2nid(ad->method) == NID_ad_OCSP &&
-                          ad->location->type == GEN_URI);
+        found = found || (OBJ_obj2nid(ad->method) == NID_ad_OCSP && ad->location->type == GEN_URI);
     }
     AUTHORITY_INFO_ACCESS_free(aia);
     return found;
@@ -551,7 +551,8 @@ static enum pg_status check_target(const struct ctx *c, struct pg_err *err)
     char b[TEXT_MAX];
 
     if (!json_is_object(ta) || mt == NULL || digest == NULL || !json_is_integer(size)) {
-        return pg_err_set(err, PG_ERR_SIG_TARGET, "signed payload has no targetArtifact with "
+        return pg_err_set(err, PG_ERR_SIG_TARGET,
+                          "signed payload has no targetArtifact with "
                           "mediaType, digest and size");
     }
     if (!same_string(mt, t->media_type) || !same_string(digest, t->digest) ||
@@ -632,7 +633,8 @@ enum pg_status pg_sigverify(const struct pg_sigverify_input *in, struct pg_sig_r
         out->checks[i].action = in->statement->actions[i];
     }
     run_checks(&c);
-    pg_log(LOG_DEBUG, "signature by %s (%s): %s%s%s", out->leaf_subject[0] ? out->leaf_subject : "?",
+    pg_log(LOG_DEBUG, "signature by %s (%s): %s%s%s",
+           out->leaf_subject[0] ? out->leaf_subject : "?",
            out->signing_scheme[0] ? out->signing_scheme : "?", pg_status_name(out->status),
            out->status == PG_OK ? "" : ": ", out->msg);
     json_decref(c.payload);

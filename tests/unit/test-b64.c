@@ -111,7 +111,7 @@ static void std_needs_exact_padding(void)
     CHECK(std_decodes_to("", ""));
     CHECK(std_status("aGVsbG8") == PG_ERR_PARSE);
     CHECK(std_status("aGk") == PG_ERR_PARSE);
-    CHECK(std_status("aG==") == PG_ERR_PARSE);   /* non-zero trailing bits */
+    CHECK(std_status("aG==") == PG_ERR_PARSE); /* non-zero trailing bits */
     CHECK(std_status("a===") == PG_ERR_PARSE);
     CHECK(std_status("====") == PG_ERR_PARSE);
     CHECK(std_status("aG=k") == PG_ERR_PARSE);

@@ -16,8 +16,8 @@
 
 #define MOCK "notation-go/internal/mock/testdata/"
 #define PAYLOAD                                                                                    \
-    "{\"targetArtifact\":{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","         \
-    "\"digest\":\"sha256:19dbd2e48e921426ee8ace4dc892edfb2ecdc1d1a72d5416c83670c30acecef0\","     \
+    "{\"targetArtifact\":{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","           \
+    "\"digest\":\"sha256:19dbd2e48e921426ee8ace4dc892edfb2ecdc1d1a72d5416c83670c30acecef0\","      \
     "\"size\":481}}"
 #define CTY "\"cty\":\"application/vnd.cncf.notary.payload.v1+json\""
 #define X509_SCHEME "\"io.cncf.notary.signingScheme\":\"notary.x509\""
@@ -148,10 +148,9 @@ static enum pg_status verify_with_leaf(const struct pg_jws *jws, struct pg_err *
 
 static void vector_signatures_verify(void)
 {
-    static const char *const names[] = {MOCK "ca_valid_sig_env.json", MOCK "sa_valid_sig_env.json",
-                                        MOCK "ca_expired_sig_env.json",
-                                        MOCK "ca_plugin_sig_env.json",
-                                        "notation-go/internal/testdata/jws_signature.sig"};
+    static const char *const names[] = {
+        MOCK "ca_valid_sig_env.json", MOCK "sa_valid_sig_env.json", MOCK "ca_expired_sig_env.json",
+        MOCK "ca_plugin_sig_env.json", "notation-go/internal/testdata/jws_signature.sig"};
     size_t i;
 
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -308,10 +307,11 @@ static void malformed_headers_fail_to_parse(void)
 }
 
 static const char *const bad_times[] = {
-    "2022-04-06t07:01:20Z", "2022-04-06T07:01:20z", "2022-04-06 07:01:20Z", "2022-04-06T07:01:20",
-    "2021-02-29T00:00:00Z", "2022-04-06T24:00:00Z", "2022-04-06T07:60:00Z", "2022-04-06T07:01:60Z",
-    "2022-13-06T07:01:20Z", "2022-04-06T07:01:20+0200", "2022-04-06T07:01:20+24:00",
-    "2022-4-06T07:01:20Z", "2022-04-06T07:01:20.Z", "2022-04-06T07:01:20ZZ", "",
+    "2022-04-06t07:01:20Z",     "2022-04-06T07:01:20z",      "2022-04-06 07:01:20Z",
+    "2022-04-06T07:01:20",      "2021-02-29T00:00:00Z",      "2022-04-06T24:00:00Z",
+    "2022-04-06T07:60:00Z",     "2022-04-06T07:01:60Z",      "2022-13-06T07:01:20Z",
+    "2022-04-06T07:01:20+0200", "2022-04-06T07:01:20+24:00", "2022-4-06T07:01:20Z",
+    "2022-04-06T07:01:20.Z",    "2022-04-06T07:01:20ZZ",     "",
 };
 
 static void times_follow_rfc3339(void)
@@ -323,8 +323,7 @@ static void times_follow_rfc3339(void)
     CHECK(pg_jws_parse_time("2024-02-29T23:59:59Z", &t) == PG_OK && t.sec == 1709251199);
     CHECK(pg_jws_parse_time("2022-04-06T07:01:20.5-01:30", &t) == PG_OK &&
           t.sec == 1649228480 + 5400 && t.nsec == 500000000);
-    CHECK(pg_jws_parse_time("2022-04-06T07:01:20.1234567891Z", &t) == PG_OK &&
-          t.nsec == 123456789);
+    CHECK(pg_jws_parse_time("2022-04-06T07:01:20.1234567891Z", &t) == PG_OK && t.nsec == 123456789);
     CHECK(pg_jws_parse_time("2120-11-09T07:00:00Z", &t) == PG_OK && t.sec == 4760578800);
     for (i = 0; i < sizeof(bad_times) / sizeof(bad_times[0]); i++) {
         if (pg_jws_parse_time(bad_times[i], &t) != PG_ERR_PARSE) {
@@ -343,22 +342,30 @@ static void envelope_structure_is_strict(void)
 
     cases[0] = pg_asprintf("{\"payload\":\"e30\",\"protected\":\"%s\",\"signature\":\"AAAA\"}", p);
     cases[1] = pg_asprintf("{\"payload\":\"e30\",\"protected\":\"%s\",\"header\":{\"x5c\":[]},"
-                           "\"signature\":\"AAAA\"}", p);
+                           "\"signature\":\"AAAA\"}",
+                           p);
     cases[2] = pg_asprintf("{\"payload\":\"e30\",\"protected\":\"%s\",\"header\":{\"x5c\":"
-                           "[\"MII\"]},\"signature\":\"AAAA\"}", p);
+                           "[\"MII\"]},\"signature\":\"AAAA\"}",
+                           p);
     cases[3] = pg_asprintf("{\"Payload\":\"e30\",\"protected\":\"%s\",\"header\":{\"x5c\":"
-                           "[\"MIIB\"]},\"signature\":\"AAAA\"}", p);
+                           "[\"MIIB\"]},\"signature\":\"AAAA\"}",
+                           p);
     cases[4] = pg_asprintf("{\"payload\":\"e30\",\"protected\":\"%s=\",\"header\":{\"x5c\":"
-                           "[\"MIIB\"]},\"signature\":\"AAAA\"}", p);
+                           "[\"MIIB\"]},\"signature\":\"AAAA\"}",
+                           p);
     cases[5] = pg_asprintf("{\"payload\":\"e30\",\"protected\":\"%s\",\"header\":{\"x5c\":"
-                           "[\"MIIB\"]},\"signature\":\"AA+A\"}", p);
+                           "[\"MIIB\"]},\"signature\":\"AA+A\"}",
+                           p);
     cases[6] = pg_asprintf("{\"payload\":\"e30\",\"protected\":\"%s\",\"header\":{\"x5c\":"
-                           "[\"MIIB\"]},\"signature\":\"AAAA\"} x", p);
+                           "[\"MIIB\"]},\"signature\":\"AAAA\"} x",
+                           p);
     cases[7] = pg_asprintf("{\"payload\":\"e30\",\"payload\":\"e30\",\"protected\":\"%s\","
-                           "\"header\":{\"x5c\":[\"MIIB\"]},\"signature\":\"AAAA\"}", p);
+                           "\"header\":{\"x5c\":[\"MIIB\"]},\"signature\":\"AAAA\"}",
+                           p);
     cases[8] = pg_asprintf("{\"payload\":\"e30\",\"protected\":\"%s\",\"header\":{\"x5c\":"
                            "[\"MIIB\"],\"io.cncf.notary.timestampSignature\":7},"
-                           "\"signature\":\"AAAA\"}", p);
+                           "\"signature\":\"AAAA\"}",
+                           p);
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct pg_jws *jws = NULL;
         struct pg_err err;
@@ -453,8 +460,7 @@ int main(void)
     PG_RUN("the signing authority mock vector parses", sa_vector_parses);
     PG_RUN("vector signatures verify with their leaf keys; a flipped bit does not",
            vector_signatures_verify);
-    PG_RUN("a signing time with a numeric offset is converted to utc",
-           numeric_offset_time_is_read);
+    PG_RUN("a signing time with a numeric offset is converted to utc", numeric_offset_time_is_read);
     PG_RUN("padding on the payload is an integrity failure at byte 242",
            padded_payload_is_rejected);
     PG_RUN("the malformed e2e envelope is rejected", malformed_vector_is_rejected);
@@ -467,7 +473,6 @@ int main(void)
     PG_RUN("unknown members are ignored; known unprotected ones are read",
            unknown_members_are_ignored);
     PG_RUN("every truncation of an envelope fails cleanly", truncated_envelopes_never_crash);
-    PG_RUN("running out of memory while parsing is an ordinary error",
-           out_of_memory_never_crashes);
+    PG_RUN("running out of memory while parsing is an ordinary error", out_of_memory_never_crashes);
     return pg_check_done();
 }

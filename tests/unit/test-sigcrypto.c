@@ -152,12 +152,12 @@ static void key_must_match_spec(void)
             PG_OK);
     CHECK(pg_sigcrypto_verify(rsa, PG_KEY_RSA_3072, PG_PSS_SALT_AUTO, msg, sizeof(msg) - 1, sig,
                               len, NULL) == PG_ERR_SIG_INTEGRITY);
-    CHECK(pg_sigcrypto_verify(ec, PG_KEY_RSA_2048, PG_PSS_SALT_AUTO, msg, sizeof(msg) - 1, sig,
-                              len, NULL) == PG_ERR_SIG_INTEGRITY);
+    CHECK(pg_sigcrypto_verify(ec, PG_KEY_RSA_2048, PG_PSS_SALT_AUTO, msg, sizeof(msg) - 1, sig, len,
+                              NULL) == PG_ERR_SIG_INTEGRITY);
     CHECK(pg_sigcrypto_verify(ec, PG_KEY_EC_256, PG_PSS_SALT_AUTO, msg, sizeof(msg) - 1, sig, 64,
                               NULL) == PG_ERR_SIG_INTEGRITY);
-    CHECK(pg_sigcrypto_verify(NULL, PG_KEY_EC_256, PG_PSS_SALT_AUTO, msg, sizeof(msg) - 1, sig,
-                              64, NULL) != PG_OK);
+    CHECK(pg_sigcrypto_verify(NULL, PG_KEY_EC_256, PG_PSS_SALT_AUTO, msg, sizeof(msg) - 1, sig, 64,
+                              NULL) != PG_OK);
     pg_free(sig);
 }
 
