@@ -85,10 +85,11 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* VmRSS of pid in KiB, or -1. */
-static long read_rss_kib(long pid)
+/* A "<field>: N kB" line of /proc/<pid>/status in KiB, or -1. */
+static long read_status_kib(long pid, const char *field)
 {
     char path[64], line[256];
+    size_t flen = strlen(field);
     long kib = -1;
 
     snprintf(path, sizeof(path), "/proc/%ld/status", pid);
@@ -97,12 +98,18 @@ static long read_rss_kib(long pid)
         return -1;
     }
     while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) {
+        if (strncmp(line, field, flen) == 0 && line[flen] == ':') {
+            kib = strtol(line + flen + 1, NULL, 10);
             break;
         }
     }
     fclose(f);
     return kib;
+}
+
+static long read_rss_kib(long pid)
+{
+    return read_status_kib(pid, "VmRSS");
 }
 
 static void *rss_loop(void *arg)
@@ -461,8 +468,11 @@ out_rss:
             print_rows(o->conc[i], res[i]);
         }
         if (o->pid > 0) {
-            printf("pullgate RSS: %.1f MiB before any call, %.1f MiB idle after the load\n",
-                   fresh_kib / 1024.0, read_rss_kib(o->pid) / 1024.0);
+            printf("pullgate RSS: %.1f MiB before any call, %.1f MiB idle after the load"
+                   " (anonymous %.1f MiB, file-backed %.1f MiB)\n",
+                   fresh_kib / 1024.0, read_rss_kib(o->pid) / 1024.0,
+                   read_status_kib(o->pid, "RssAnon") / 1024.0,
+                   read_status_kib(o->pid, "RssFile") / 1024.0);
         }
         rc = print_goals((const struct result(*)[2])res, o, idle_kib, rs.max_kib) ? 0 : 3;
     }
