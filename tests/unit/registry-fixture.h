@@ -32,7 +32,7 @@ struct fixture {
     char host2[32]; /* "127.0.0.2:PORT2" */
 };
 
-static json_t *fx_route(const char *path, int status, const char *ctype, const char *body)
+static inline json_t *fx_route(const char *path, int status, const char *ctype, const char *body)
 {
     json_t *r = json_object();
 
@@ -47,7 +47,7 @@ static json_t *fx_route(const char *path, int status, const char *ctype, const c
     return r;
 }
 
-static void fx_header(json_t *route, const char *name, const char *value)
+static inline void fx_header(json_t *route, const char *name, const char *value)
 {
     json_t *h = json_object_get(route, "headers");
 
@@ -59,12 +59,11 @@ static void fx_header(json_t *route, const char *name, const char *value)
 }
 
 /* Starts the server with routes (stolen). 0 on success. */
-static int fx_start(struct fixture *f, json_t *routes)
+static inline int fx_start(struct fixture *f, json_t *routes)
 {
     char *script;
-    char *bin = pg_asprintf("%s/tests/pg-testregistry", getenv("PG_BUILD_DIR") != NULL
-                                                           ? getenv("PG_BUILD_DIR")
-                                                           : ".");
+    char *bin = pg_asprintf("%s/tests/pg-testregistry",
+                            getenv("PG_BUILD_DIR") != NULL ? getenv("PG_BUILD_DIR") : ".");
     json_t *doc = json_pack("{s:o}", "routes", routes);
     int out[2];
     FILE *rd;
@@ -104,7 +103,7 @@ static int fx_start(struct fixture *f, json_t *routes)
     return 0;
 }
 
-static void fx_stop(struct fixture *f)
+static inline void fx_stop(struct fixture *f)
 {
     int status;
 
@@ -121,7 +120,7 @@ static void fx_stop(struct fixture *f)
 }
 
 /* The request log as one JSON array of request objects; caller json_decref()s. */
-static json_t *fx_requests(const struct fixture *f)
+static inline json_t *fx_requests(const struct fixture *f)
 {
     json_t *all = json_array();
     FILE *in = fopen(f->log, "r");
@@ -141,8 +140,8 @@ static json_t *fx_requests(const struct fixture *f)
 }
 
 /* A client speaking plain http to both listeners (or to none when plain is 0). */
-static struct pg_registry_client *fx_client(const struct fixture *f, int plain, long timeout_ms,
-                                            const char *docker_config)
+static inline struct pg_registry_client *fx_client(const struct fixture *f, int plain,
+                                                   long timeout_ms, const char *docker_config)
 {
     const char *hosts[] = {f->host1, f->host2};
     struct pg_registry_options o = {0};
@@ -162,10 +161,9 @@ static struct pg_registry_client *fx_client(const struct fixture *f, int plain, 
 }
 
 /* A session for <host1>/<path>:latest. */
-static struct pg_registry_session *fx_session(const struct fixture *f,
-                                              struct pg_registry_client *c, const char *path,
-                                              const struct pg_credentials *creds,
-                                              const struct pg_deadline *dl, struct pg_err *err)
+static inline struct pg_registry_session *
+fx_session(const struct fixture *f, struct pg_registry_client *c, const char *path,
+           const struct pg_credentials *creds, const struct pg_deadline *dl, struct pg_err *err)
 {
     char *s = pg_asprintf("%s/%s", f->host1, path);
     struct pg_ref *ref = NULL;
@@ -180,7 +178,7 @@ static struct pg_registry_session *fx_session(const struct fixture *f,
 }
 
 /* "sha256:<hex>" of data; caller frees. */
-static char *fx_digest(const void *data, size_t len)
+static inline char *fx_digest(const void *data, size_t len)
 {
     unsigned char h[32];
     unsigned int n = 0;
