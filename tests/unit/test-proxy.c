@@ -1107,10 +1107,36 @@ static void socket_mode_and_stale_file(void)
 
 /* ---- pullgate serve as a process -------------------------------------------- */
 
-static pid_t spawn_serve(const char *config)
+/* $PG_BUILD_DIR/pullgate, else the pullgate beside tests/ of this binary. */
+static char *pullgate_path(void)
 {
     const char *build = getenv("PG_BUILD_DIR");
-    char *exe = pg_asprintf("%s/pullgate", build != NULL ? build : ".");
+    char self[4096];
+    ssize_t n;
+    char *slash;
+
+    if (build != NULL) {
+        return pg_asprintf("%s/pullgate", build);
+    }
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) {
+        return pg_strdup("pullgate");
+    }
+    self[n] = '\0';
+    slash = strrchr(self, '/'); /* .../tests/test-proxy */
+    if (slash != NULL) {
+        *slash = '\0';
+        slash = strrchr(self, '/');
+    }
+    if (slash != NULL) {
+        *slash = '\0';
+    }
+    return pg_asprintf("%s/pullgate", self);
+}
+
+static pid_t spawn_serve(const char *config)
+{
+    char *exe = pullgate_path();
     char *argv[16];
     int n = 0;
     pid_t pid;
@@ -1120,6 +1146,7 @@ static pid_t spawn_serve(const char *config)
         argv[n++] = (char *)"--quiet";
         argv[n++] = (char *)"--leak-check=full";
         argv[n++] = (char *)"--errors-for-leak-kinds=definite,indirect";
+        argv[n++] = (char *)"--show-leak-kinds=definite,indirect";
         argv[n++] = (char *)"--error-exitcode=99";
     }
     argv[n++] = exe;
@@ -1189,7 +1216,12 @@ static void sigterm_drains_and_exits(void)
     fclose(f);
     pid = spawn_serve(config);
     g_client = client_open(g_proxy_path);
-    CHECK(wait_serving(pid, slack(5000) + 20000));
+    if (!wait_serving(pid, slack(5000) + 20000)) {
+        CHECK(!"pullgate serve answers on its socket");
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        goto out;
+    }
     rpc_start(&slow, "/test.Echo/Slow", "slow", 4, NULL, 0, 0);
     rpc_start(&hang, "/test.Echo/Hang", "x", 1, NULL, 0, 0);
     CHECK(wait_flag(&g_fake.hang_started, slack(3000)));
@@ -1207,6 +1239,7 @@ static void sigterm_drains_and_exits(void)
     }
     rpc_free(&slow);
     rpc_free(&hang);
+out:
     grpc_channel_destroy(g_client);
     g_client = NULL;
     fake_reset(&g_fake);
