@@ -121,8 +121,9 @@ static enum pg_status rebuild_inner(const uint8_t *msg, size_t len, uint32_t inn
         }
         if (f.number == inner) {
             if (seen++ || f.type != WT_LEN) {
-                return pg_err_set(err, PG_ERR_PARSE, "image spec names the image more than once "
-                                                     "or with the wrong wire type");
+                return pg_err_set(err, PG_ERR_PARSE,
+                                  "image spec names the image more than once "
+                                  "or with the wrong wire type");
             }
             continue;
         }
@@ -165,8 +166,9 @@ enum pg_status pg_wire_replace_string(const uint8_t *msg, size_t len, uint32_t o
         }
         if (f.number == outer) {
             if (sub != NULL || f.type != WT_LEN) {
-                rc = pg_err_set(err, PG_ERR_PARSE, "request carries the image spec more than "
-                                                   "once or with the wrong wire type");
+                rc = pg_err_set(err, PG_ERR_PARSE,
+                                "request carries the image spec more than "
+                                "once or with the wrong wire type");
                 goto out;
             }
             sub = f.value;
