@@ -591,7 +591,8 @@ static int write_certs(const char *dir, X509 *cert, const char *issuer_chain)
         ok = (rest = read_file(issuer_chain, &rest_len)) != NULL;
     }
     f = ok && chain != NULL ? fopen(chain, "wb") : NULL;
-    ok = f != NULL && PEM_write_X509(f, cert) && fwrite(rest, 1, rest_len, f) == rest_len;
+    ok = f != NULL && PEM_write_X509(f, cert) &&
+         (rest_len == 0 || fwrite(rest, 1, rest_len, f) == rest_len);
     ok = (f == NULL || fclose(f) == 0) && ok;
     pg_free(path);
     pg_free(chain);
