@@ -590,6 +590,10 @@ static void run_checks(struct ctx *c)
 {
     struct pg_err err;
 
+    if (pg_deadline_left_ms(c->in->deadline) == 0) {
+        set_outcome(c, PG_ERR_TIMEOUT, "no time left to verify the signature");
+        return;
+    }
     check_integrity(c);
     if (c->is_stopped) {
         return;
