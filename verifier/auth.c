@@ -287,8 +287,7 @@ static void url_host(const char *url, char *host, size_t size)
     }
 }
 
-static enum pg_status copy_secret(char **dst, const char *src, const char *what,
-                                  struct pg_err *err)
+static enum pg_status copy_secret(char **dst, const char *src, const char *what, struct pg_err *err)
 {
     if (!is_header_safe(src)) {
         return pg_err_set(err, PG_ERR_REGISTRY_AUTH, "registry %s holds control characters", what);
@@ -302,13 +301,14 @@ enum pg_status pg_auth_resolve(const struct pg_credentials *in, const char *host
 {
     struct pg_credentials c = {0};
     enum pg_status rc = PG_OK;
-    char sa_host[300];
 
     if (in == NULL) {
         *out = c;
         return PG_OK;
     }
     if (in->server_address != NULL && in->server_address[0] != '\0') {
+        char sa_host[300];
+
         url_host(in->server_address, sa_host, sizeof(sa_host));
         if (!host_matches(sa_host, host)) {
             *out = c; /* credentials for another server: anonymous, as containerd */
@@ -318,8 +318,8 @@ enum pg_status pg_auth_resolve(const struct pg_credentials *in, const char *host
     if (in->username != NULL && in->username[0] != '\0') {
         rc = copy_secret(&c.username, in->username, "username", err);
         if (rc == PG_OK) {
-            rc = copy_secret(&c.password, in->password != NULL ? in->password : "", "password",
-                             err);
+            rc =
+                copy_secret(&c.password, in->password != NULL ? in->password : "", "password", err);
         }
     } else if (in->identity_token != NULL && in->identity_token[0] != '\0') {
         rc = copy_secret(&c.identity_token, in->identity_token, "identity token", err);
@@ -400,7 +400,8 @@ static const json_t *find_host_entry(const json_t *map, const char *host)
     if (!json_is_object(map)) {
         return NULL;
     }
-    json_object_foreach((json_t *)map, key, val) {
+    json_object_foreach((json_t *)map, key, val)
+    {
         key_host(key, kh, sizeof(kh));
         if (host_matches(kh, host)) {
             return val;
@@ -451,8 +452,12 @@ static int helper_name_ok(const char *name)
 /* PATH, HOME and the few variables keyring helpers need, nothing else. */
 static void helper_env(char **env, size_t max, char *storage, size_t storage_len)
 {
-    static const char *const keep[] = {"PATH", "HOME", "USER", "XDG_RUNTIME_DIR",
-                                       "DBUS_SESSION_BUS_ADDRESS", "GNUPGHOME",
+    static const char *const keep[] = {"PATH",
+                                       "HOME",
+                                       "USER",
+                                       "XDG_RUNTIME_DIR",
+                                       "DBUS_SESSION_BUS_ADDRESS",
+                                       "GNUPGHOME",
                                        "PASSWORD_STORE_DIR"};
     size_t used = 0;
     size_t n = 0;
@@ -580,8 +585,7 @@ static enum pg_status helper_parse(const char *buf, size_t len, struct pg_creden
     const json_t *secret;
     enum pg_status rc;
 
-    rc = pg_jsonutil_parse((const unsigned char *)buf, len, "credential helper output", &root,
-                           err);
+    rc = pg_jsonutil_parse((const unsigned char *)buf, len, "credential helper output", &root, err);
     if (rc != PG_OK) {
         return rc;
     }

@@ -86,8 +86,8 @@ enum pg_status pg_discover_signatures(struct pg_registry_session *session,
         return pg_err_set(err, PG_ERR_INVALID_ARG, "signature discovery needs a subject digest");
     }
     pg_err_init(&local);
-    rc = pg_registry_get_referrers(session, subject->digest, PG_ARTIFACT_TYPE_SIGNATURE, &list,
-                                   &n, &local);
+    rc = pg_registry_get_referrers(session, subject->digest, PG_ARTIFACT_TYPE_SIGNATURE, &list, &n,
+                                   &local);
     if (rc == PG_ERR_UNSUPPORTED) {
         pg_log(LOG_DEBUG, "no referrers API for %s, trying the tag schema", subject->digest);
         rc = from_tag_schema(session, subject->digest, &list, &n, err);
@@ -175,12 +175,12 @@ enum pg_status pg_discover_parse_index(const unsigned char *data, size_t len,
 
 static enum pg_status check_descriptor(const struct pg_descriptor *d, struct pg_err *err)
 {
-    char esc[160];
-
     if (d == NULL || d->media_type == NULL || !pg_ref_is_digest(d->digest)) {
         return pg_err_set(err, PG_ERR_INVALID_ARG, "invalid signature descriptor");
     }
     if (strcmp(d->media_type, PG_MT_OCI_MANIFEST) != 0) {
+        char esc[160];
+
         pg_escape(esc, sizeof(esc), d->media_type, strlen(d->media_type));
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
                           "signature %s has media type \"%s\", not an OCI image manifest",

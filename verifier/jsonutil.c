@@ -21,7 +21,6 @@ enum pg_status pg_jsonutil_parse(const unsigned char *data, size_t len, const ch
 {
     json_error_t jerr;
     json_t *obj;
-    char esc[200];
 
     if (data == NULL) {
         data = (const unsigned char *)"";
@@ -29,6 +28,8 @@ enum pg_status pg_jsonutil_parse(const unsigned char *data, size_t len, const ch
     }
     obj = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (obj == NULL) {
+        char esc[200];
+
         pg_escape(esc, sizeof(esc), jerr.text, strlen(jerr.text));
         return pg_err_set(err, PG_ERR_PARSE, "%s is not valid JSON: %s at byte %d", what, esc,
                           jerr.position);
@@ -103,7 +104,8 @@ static enum pg_status check_index_header(const json_t *root, const char *what, s
     const json_t *mt = json_object_get(root, "mediaType");
     const json_t *sv = json_object_get(root, "schemaVersion");
 
-    if (mt != NULL && !(json_is_string(mt) && strcmp(json_string_value(mt), PG_MT_OCI_INDEX) == 0)) {
+    if (mt != NULL &&
+        !(json_is_string(mt) && strcmp(json_string_value(mt), PG_MT_OCI_INDEX) == 0)) {
         return pg_err_set(err, PG_ERR_PARSE, "%s has mediaType other than %s", what,
                           PG_MT_OCI_INDEX);
     }
@@ -121,8 +123,8 @@ static enum pg_status check_index_header(const json_t *root, const char *what, s
 }
 
 enum pg_status pg_jsonutil_index(const unsigned char *data, size_t len, const char *what,
-                                 struct pg_descriptor **out_list, size_t *out_n,
-                                 int *out_filtered, struct pg_err *err)
+                                 struct pg_descriptor **out_list, size_t *out_n, int *out_filtered,
+                                 struct pg_err *err)
 {
     json_t *root = NULL;
     const json_t *arr;

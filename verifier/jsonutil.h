@@ -34,8 +34,8 @@ enum pg_status pg_jsonutil_descriptor(const json_t *obj, const char *what,
  * org.opencontainers.referrers.filtersApplied names artifactType.
  */
 enum pg_status pg_jsonutil_index(const unsigned char *data, size_t len, const char *what,
-                                 struct pg_descriptor **out_list, size_t *out_n,
-                                 int *out_filtered, struct pg_err *err);
+                                 struct pg_descriptor **out_list, size_t *out_n, int *out_filtered,
+                                 struct pg_err *err);
 
 /* Whether a comma-separated list (a header or annotation value) holds item. */
 int pg_jsonutil_list_has(const char *list, const char *item);

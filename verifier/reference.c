@@ -283,8 +283,8 @@ static enum pg_status split_domain(struct pg_ref *ref, const char *name)
     if (slash != NULL && first == NULL) {
         return PG_ERR_NOMEM;
     }
-    if (first != NULL && (strpbrk(first, ".:") != NULL || strcmp(first, "localhost") == 0 ||
-                          has_upper(first))) {
+    if (first != NULL &&
+        (strpbrk(first, ".:") != NULL || strcmp(first, "localhost") == 0 || has_upper(first))) {
         ref->domain = first;
         first = NULL;
         rest = slash + 1;
@@ -314,8 +314,7 @@ static enum pg_status check_name(const struct pg_ref *ref, const char *esc, stru
                           esc);
     }
     if (ref->path[0] == '\0') {
-        return pg_err_set(err, PG_ERR_REFERENCE, "invalid reference \"%s\": empty repository",
-                          esc);
+        return pg_err_set(err, PG_ERR_REFERENCE, "invalid reference \"%s\": empty repository", esc);
     }
     if (has_upper(ref->path)) {
         return pg_err_set(err, PG_ERR_REFERENCE,
@@ -340,9 +339,10 @@ static enum pg_status split_suffixes(struct pg_ref *ref, char *work, const char 
     char *at = strchr(work, '@');
     char *slash;
     char *colon;
-    enum pg_status rc;
 
     if (at != NULL) {
+        enum pg_status rc;
+
         *at = '\0';
         rc = check_digest(at + 1, err);
         if (rc != PG_OK) {

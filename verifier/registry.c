@@ -149,14 +149,14 @@ enum pg_status pg_registry_client_new(const struct pg_registry_options *opts,
     if (c == NULL) {
         return pg_err_set(err, PG_ERR_NOMEM, "out of memory creating the registry client");
     }
-    c->request_timeout_ms = opts->request_timeout_ms > 0 ? opts->request_timeout_ms
-                                                         : DEFAULT_REQUEST_TIMEOUT_MS;
-    c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
-                                                         : DEFAULT_CONNECT_TIMEOUT_MS;
-    c->max_manifest = opts->max_manifest_bytes > 0 ? opts->max_manifest_bytes
-                                                   : PG_REGISTRY_MAX_MANIFEST;
-    c->max_envelope = opts->max_envelope_bytes > 0 ? opts->max_envelope_bytes
-                                                   : PG_REGISTRY_MAX_ENVELOPE;
+    c->request_timeout_ms =
+        opts->request_timeout_ms > 0 ? opts->request_timeout_ms : DEFAULT_REQUEST_TIMEOUT_MS;
+    c->connect_timeout_ms =
+        opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    c->max_manifest =
+        opts->max_manifest_bytes > 0 ? opts->max_manifest_bytes : PG_REGISTRY_MAX_MANIFEST;
+    c->max_envelope =
+        opts->max_envelope_bytes > 0 ? opts->max_envelope_bytes : PG_REGISTRY_MAX_ENVELOPE;
     bad |= dup_opt(&c->ca_file, opts->ca_file);
     bad |= dup_opt(&c->docker_config, opts->docker_config);
     bad |= dup_opt(&c->user_agent, opts->user_agent != NULL ? opts->user_agent : "pullgate");
@@ -190,8 +190,8 @@ struct url_parts {
     char scheme[8];
     char authority[300]; /* host[:port] as written */
     char host[270];
-    long port; /* explicit or the scheme's default */
-    char path[1024];  /* for messages: no query, no credentials */
+    long port;       /* explicit or the scheme's default */
+    char path[1024]; /* for messages: no query, no credentials */
 };
 
 static enum pg_status url_split(const char *url, struct url_parts *u, struct pg_err *err)
@@ -757,8 +757,7 @@ static enum pg_status authenticate(struct pg_registry_session *s, const char *ww
         rc = s->authorization != NULL ? PG_OK : pg_err_set(err, PG_ERR_NOMEM, "out of memory");
     } else if (ch.scheme == PG_AUTH_BASIC) {
         rc = pg_err_set(err, PG_ERR_REGISTRY_AUTH,
-                        "registry %s asks for a user name and password and none apply",
-                        s->domain);
+                        "registry %s asks for a user name and password and none apply", s->domain);
     } else if (ch.scheme == PG_AUTH_BEARER && s->creds.registry_token != NULL) {
         pg_auth_free_secret(s->authorization);
         s->authorization = pg_asprintf("Bearer %s", s->creds.registry_token);
@@ -841,8 +840,8 @@ static enum pg_status get(struct pg_registry_session *s, const char *start, cons
             rc = authenticate(s, r->www_auth, err);
         } else if (is_redirect(r->status) && r->location != NULL) {
             if (++redirects > PG_REGISTRY_MAX_REDIRECTS) {
-                rc = pg_err_set(err, PG_ERR_LIMIT, "registry %s: more than %d redirects",
-                                s->domain, PG_REGISTRY_MAX_REDIRECTS);
+                rc = pg_err_set(err, PG_ERR_LIMIT, "registry %s: more than %d redirects", s->domain,
+                                PG_REGISTRY_MAX_REDIRECTS);
                 break;
             }
             rc = follow(s, &url, r->location, &u, err);
@@ -876,8 +875,7 @@ static enum pg_status load_creds(struct pg_registry_session *s, const struct pg_
 enum pg_status pg_registry_session_new(struct pg_registry_client *client, const struct pg_ref *ref,
                                        const struct pg_credentials *creds,
                                        const struct pg_deadline *deadline,
-                                       struct pg_registry_session **out_session,
-                                       struct pg_err *err)
+                                       struct pg_registry_session **out_session, struct pg_err *err)
 {
     struct pg_registry_session *s = pg_calloc(1, sizeof(*s));
     const char *host;
@@ -891,8 +889,7 @@ enum pg_status pg_registry_session_new(struct pg_registry_client *client, const 
     host = strcmp(ref->domain, PG_REF_DEFAULT_DOMAIN) == 0 ? DOCKER_HUB_API : ref->domain;
     s->domain = pg_strdup(ref->domain);
     s->path = pg_strdup(ref->path);
-    s->origin = pg_asprintf("%s://%s", is_plain_host(client, ref->domain) ? "http" : "https",
-                            host);
+    s->origin = pg_asprintf("%s://%s", is_plain_host(client, ref->domain) ? "http" : "https", host);
     s->curl = curl_easy_init();
     if (s->domain == NULL || s->path == NULL || s->origin == NULL || s->curl == NULL) {
         rc = pg_err_set(err, PG_ERR_NOMEM, "out of memory creating a registry session");
@@ -1003,8 +1000,7 @@ static int is_tag_ok(const char *t)
 
 /* Checks the bytes of a fetched object against an expected digest. */
 static enum pg_status check_digest(const struct http_resp *r, const char *want,
-                                   const struct url_parts *u, char **out_digest,
-                                   struct pg_err *err)
+                                   const struct url_parts *u, char **out_digest, struct pg_err *err)
 {
     char *got = compute_digest(r->body, r->len, want);
 
@@ -1022,21 +1018,21 @@ static enum pg_status check_digest(const struct http_resp *r, const char *want,
 }
 
 static enum pg_status manifest_desc(const struct http_resp *r, const struct url_parts *u,
-                                    const char *want, struct pg_descriptor *out,
-                                    struct pg_err *err)
+                                    const char *want, struct pg_descriptor *out, struct pg_err *err)
 {
     struct pg_descriptor d = {0};
     char mt[128];
-    char esc[SHOWN_MAX];
     enum pg_status rc;
 
     media_type_of(r->content_type, mt, sizeof(mt));
     if (!is_manifest_type(mt)) {
+        char esc[SHOWN_MAX];
+
         pg_escape(esc, sizeof(esc), r->content_type,
                   r->content_type != NULL ? strlen(r->content_type) : 0);
         return pg_err_set(err, PG_ERR_UNSUPPORTED,
-                          "registry %s: %s: unsupported manifest content type \"%s\"",
-                          u->authority, u->path, esc);
+                          "registry %s: %s: unsupported manifest content type \"%s\"", u->authority,
+                          u->path, esc);
     }
     rc = check_digest(r, want, u, &d.digest, err);
     if (rc != PG_OK) {
@@ -1061,10 +1057,11 @@ enum pg_status pg_registry_get_manifest(struct pg_registry_session *session,
     struct pg_descriptor d = {0};
     int is_digest = pg_ref_is_digest(tag_or_digest);
     char *url = NULL;
-    char esc[SHOWN_MAX];
     enum pg_status rc;
 
     if (!is_digest && !is_tag_ok(tag_or_digest)) {
+        char esc[SHOWN_MAX];
+
         pg_escape(esc, sizeof(esc), tag_or_digest, strlen(tag_or_digest));
         return pg_err_set(err, PG_ERR_INVALID_ARG, "invalid tag or digest \"%s\"", esc);
     }
@@ -1119,8 +1116,8 @@ enum pg_status pg_registry_get_blob(struct pg_registry_session *session,
         rc = fail_status(&u, "GET", &r, err);
     }
     if (rc == PG_OK && r.len != (size_t)desc->size) {
-        rc = pg_err_set(err, PG_ERR_REGISTRY, "blob %s: got %zu bytes, expected %lld",
-                        desc->digest, r.len, (long long)desc->size);
+        rc = pg_err_set(err, PG_ERR_REGISTRY, "blob %s: got %zu bytes, expected %lld", desc->digest,
+                        r.len, (long long)desc->size);
     }
     if (rc == PG_OK) {
         rc = check_digest(&r, desc->digest, &u, &got, err);
@@ -1140,11 +1137,12 @@ enum pg_status pg_registry_get_blob(struct pg_registry_session *session,
 static enum pg_status referrers_support(const struct http_resp *r, const struct url_parts *u,
                                         struct pg_err *err)
 {
-    char code[64];
-    char msg[8];
     char mt[128];
 
     if (r->status == 404) {
+        char code[64];
+        char msg[8];
+
         oci_error(r, code, sizeof(code), msg, sizeof(msg));
         if (strcmp(code, "NAME_UNKNOWN") == 0) {
             return fail_status(u, "GET", r, err);
@@ -1179,9 +1177,9 @@ static enum pg_status take_page(struct ref_list *acc, struct pg_descriptor *page
     }
     acc->items = grown;
     for (size_t i = 0; i < n; i++) {
-        int keep = artifact_type == NULL || is_filtered ||
-                   (page[i].artifact_type != NULL &&
-                    strcmp(page[i].artifact_type, artifact_type) == 0);
+        int keep =
+            artifact_type == NULL || is_filtered ||
+            (page[i].artifact_type != NULL && strcmp(page[i].artifact_type, artifact_type) == 0);
 
         if (keep) {
             acc->items[acc->n++] = page[i];
@@ -1244,9 +1242,9 @@ static enum pg_status next_page_url(const char *cur, const char *link, char **ou
         rc = url_split(next, &b, err);
     }
     if (rc == PG_OK && !same_origin(&a, &b)) {
-        rc = pg_err_set(err, PG_ERR_REGISTRY,
-                        "referrers Link \"%s\" leads to another scheme, host or port: refused",
-                        esc);
+        rc =
+            pg_err_set(err, PG_ERR_REGISTRY,
+                       "referrers Link \"%s\" leads to another scheme, host or port: refused", esc);
     }
     if (rc == PG_OK) {
         *out_url = pg_strdup(next);
@@ -1257,9 +1255,8 @@ static enum pg_status next_page_url(const char *cur, const char *link, char **ou
 }
 
 enum pg_status pg_registry_get_referrers(struct pg_registry_session *session, const char *digest,
-                                         const char *artifact_type,
-                                         struct pg_descriptor **out_list, size_t *out_n,
-                                         struct pg_err *err)
+                                         const char *artifact_type, struct pg_descriptor **out_list,
+                                         size_t *out_n, struct pg_err *err)
 {
     struct ref_list acc = {0};
     char *at = NULL;

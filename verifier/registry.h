@@ -26,14 +26,14 @@
 #define PG_MT_OCI_EMPTY "application/vnd.oci.empty.v1+json"
 
 struct pg_registry_options {
-    const char *ca_file;                 /* NULL: the system bundle */
+    const char *ca_file; /* NULL: the system bundle */
     /* "host" or "host:port", exactly as in references. Only these are spoken to
      * over plain HTTP; every other host (docker.io and localhost included) gets
      * https with verified TLS. Redirect targets follow the same rule. */
     const char *const *plain_http_hosts;
     size_t n_plain_http_hosts;
-    long request_timeout_ms; /* one HTTP exchange; 0 for the default (30 s) */
-    long connect_timeout_ms; /* 0 for the default (10 s) */
+    long request_timeout_ms;   /* one HTTP exchange; 0 for the default (30 s) */
+    long connect_timeout_ms;   /* 0 for the default (10 s) */
     size_t max_manifest_bytes; /* 0 for PG_REGISTRY_MAX_MANIFEST */
     size_t max_envelope_bytes; /* 0 for PG_REGISTRY_MAX_ENVELOPE */
     const char *docker_config; /* path of a docker config.json for the CLI; NULL: none */
@@ -110,9 +110,8 @@ enum pg_status pg_registry_get_blob(struct pg_registry_session *session,
  * Referrers API (404 without NAME_UNKNOWN, or a non-index reply).
  */
 enum pg_status pg_registry_get_referrers(struct pg_registry_session *session, const char *digest,
-                                         const char *artifact_type,
-                                         struct pg_descriptor **out_list, size_t *out_n,
-                                         struct pg_err *err);
+                                         const char *artifact_type, struct pg_descriptor **out_list,
+                                         size_t *out_n, struct pg_err *err);
 
 void pg_descriptor_list_free(struct pg_descriptor *list, size_t n);
 

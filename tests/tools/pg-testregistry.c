@@ -78,11 +78,14 @@ static char *subst(const struct server *srv, const char *in)
             skip = 9;
         }
         if (o + 16 >= cap) {
-            cap *= 2;
-            out = realloc(out, cap);
-            if (out == NULL) {
-                break;
+            char *grown = realloc(out, cap * 2);
+
+            if (grown == NULL) {
+                free(out);
+                return NULL;
             }
+            out = grown;
+            cap *= 2;
         }
         if (rep != NULL) {
             o += (size_t)sprintf(out + o, "%s", rep);
@@ -109,7 +112,8 @@ static int query_matches(struct MHD_Connection *c, const json_t *query)
     const char *key;
     json_t *val;
 
-    json_object_foreach((json_t *)query, key, val) {
+    json_object_foreach((json_t *)query, key, val)
+    {
         const char *got = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
 
         if (got == NULL || !json_is_string(val) || strcmp(got, json_string_value(val)) != 0) {
@@ -119,13 +123,14 @@ static int query_matches(struct MHD_Connection *c, const json_t *query)
     return 1;
 }
 
-static const json_t *find_route(const struct listener *l, struct MHD_Connection *c,
-                                const char *url, const char *method)
+static const json_t *find_route(const struct listener *l, struct MHD_Connection *c, const char *url,
+                                const char *method)
 {
     size_t i;
     json_t *r;
 
-    json_array_foreach(l->srv->routes, i, r) {
+    json_array_foreach(l->srv->routes, i, r)
+    {
         const char *m = jstr(r, "method");
         const char *p = jstr(r, "path");
         const json_t *lis = json_object_get(r, "listener");
@@ -238,15 +243,17 @@ static int challenge(const struct server *srv, struct MHD_Connection *c, const j
         const char *svc = jstr(auth, "service") != NULL ? jstr(auth, "service") : "pg-test";
         const char *scope = jstr(auth, "scope") != NULL ? jstr(auth, "scope") : "";
 
-        if (asprintf(&hdr, "Bearer realm=\"%s\",service=\"%s\",scope=\"%s\"", realm, svc,
-                     scope) < 0) {
+        if (asprintf(&hdr, "Bearer realm=\"%s\",service=\"%s\",scope=\"%s\"", realm, svc, scope) <
+            0) {
             hdr = NULL;
         }
         free(realm);
     }
     resp = MHD_create_response_from_buffer(
-        strlen("{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}"),
-        (void *)"{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}",
+        strlen(
+            "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}"),
+        (void
+             *)"{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}",
         MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(resp, "Content-Type", "application/json");
     MHD_add_response_header(resp, "WWW-Authenticate", hdr != NULL ? hdr : "Basic");
@@ -338,8 +345,8 @@ static struct MHD_Response *make_body(const struct server *srv, const json_t *r)
         struct stream *st = calloc(1, sizeof(*st));
 
         st->remaining = strcmp(mode, "endless") == 0 ? -1 : (long)json_integer_value(size);
-        st->delay_ms = strcmp(mode, "slow") == 0 ? json_integer_value(json_object_get(r, "slow_ms"))
-                                                 : 0;
+        st->delay_ms =
+            strcmp(mode, "slow") == 0 ? json_integer_value(json_object_get(r, "slow_ms")) : 0;
         return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_cb, st, free);
     }
     if (json_is_integer(size)) {
@@ -369,6 +376,9 @@ static struct MHD_Response *make_body(const struct server *srv, const json_t *r)
     if (body != NULL) {
         char *s = subst(srv, body);
 
+        if (s == NULL) {
+            return NULL;
+        }
         return MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
     }
     return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -387,7 +397,8 @@ static enum MHD_Result serve_route(const struct server *srv, struct MHD_Connecti
     if (resp == NULL) {
         return MHD_NO;
     }
-    json_object_foreach((json_t *)headers, key, val) {
+    json_object_foreach((json_t *)headers, key, val)
+    {
         char *v = json_is_string(val) ? subst(srv, json_string_value(val)) : NULL;
 
         if (v != NULL) {
@@ -395,17 +406,15 @@ static enum MHD_Result serve_route(const struct server *srv, struct MHD_Connecti
         }
         free(v);
     }
-    ret = MHD_queue_response(c, json_is_integer(status) ? (unsigned)json_integer_value(status)
-                                                         : MHD_HTTP_OK,
-                             resp);
+    ret = MHD_queue_response(
+        c, json_is_integer(status) ? (unsigned)json_integer_value(status) : MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     return ret;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct listener *l = cls;
     struct request *req = *con_cls;
@@ -432,7 +441,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     log_request(l, c, url, method, req);
     route = find_route(l, c, url, method);
     if (route == NULL) {
-        return send_text(c, MHD_HTTP_NOT_FOUND, "404 page not found\n", "text/plain; charset=utf-8");
+        return send_text(c, MHD_HTTP_NOT_FOUND, "404 page not found\n",
+                         "text/plain; charset=utf-8");
     }
     auth = json_object_get(route, "auth");
     tok = json_object_get(route, "token");

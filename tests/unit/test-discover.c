@@ -42,8 +42,8 @@ static char *sig_manifest(char form, const char *layer_mt, const char *env_diges
         json_array_append_new(layers, json_pack("{s:s,s:s,s:i}", "mediaType", layer_mt, "digest",
                                                 env_digest, "size", env_size));
     }
-    m = json_pack("{s:i,s:s,s:{s:s,s:s,s:i},s:o,s:{s:s,s:s,s:i}}", "schemaVersion", 2,
-                  "mediaType", PG_MT_OCI_MANIFEST, "config", "mediaType",
+    m = json_pack("{s:i,s:s,s:{s:s,s:s,s:i},s:o,s:{s:s,s:s,s:i}}", "schemaVersion", 2, "mediaType",
+                  PG_MT_OCI_MANIFEST, "config", "mediaType",
                   form == 'l' ? PG_ARTIFACT_TYPE_SIGNATURE : PG_MT_OCI_EMPTY, "digest",
                   EMPTY_DIGEST, "size", 2, "layers", layers, "subject", "mediaType",
                   PG_MT_OCI_MANIFEST, "digest", SUBJECT, "size", 481);
@@ -150,21 +150,20 @@ static char *listing(const char *types)
         memcpy(digest, "sha256:", 7);
         digest[7] = (char)('0' + i);
         digest[71] = '\0';
-        json_array_append_new(list, json_pack("{s:s,s:s,s:i,s:s}", "mediaType",
-                                              PG_MT_OCI_MANIFEST, "digest", digest, "size", 700,
-                                              "artifactType",
+        json_array_append_new(list, json_pack("{s:s,s:s,s:i,s:s}", "mediaType", PG_MT_OCI_MANIFEST,
+                                              "digest", digest, "size", 700, "artifactType",
                                               types[i] == 's' ? PG_ARTIFACT_TYPE_SIGNATURE
                                                               : "application/vnd.example.sbom"));
     }
-    doc = json_pack("{s:i,s:s,s:o}", "schemaVersion", 2, "mediaType", PG_MT_OCI_INDEX,
-                    "manifests", list);
+    doc = json_pack("{s:i,s:s,s:o}", "schemaVersion", 2, "mediaType", PG_MT_OCI_INDEX, "manifests",
+                    list);
     s = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     return s;
 }
 
-static enum pg_status discover(json_t *routes, size_t max, struct pg_descriptor **list,
-                               size_t *n, struct pg_err *err)
+static enum pg_status discover(json_t *routes, size_t max, struct pg_descriptor **list, size_t *n,
+                               struct pg_err *err)
 {
     struct fixture f;
     struct pg_registry_client *c = NULL;
@@ -193,13 +192,13 @@ static void referrers_api_lists_only_notary_signatures(void)
     size_t n = 0;
     struct pg_err err;
 
-    REQUIRE(discover(json_pack("[o]", fx_route("/v2/app/referrers/" SUBJECT, 200, PG_MT_OCI_INDEX,
-                                               body)),
+    REQUIRE(discover(json_pack("[o]",
+                               fx_route("/v2/app/referrers/" SUBJECT, 200, PG_MT_OCI_INDEX, body)),
                      10, &list, &n, &err) == PG_OK);
     CHECK(n == 2 && list[0].digest[7] == '0' && list[1].digest[7] == '2');
     pg_descriptor_list_free(list, n);
-    REQUIRE(discover(json_pack("[o]", fx_route("/v2/app/referrers/" SUBJECT, 200, PG_MT_OCI_INDEX,
-                                               body)),
+    REQUIRE(discover(json_pack("[o]",
+                               fx_route("/v2/app/referrers/" SUBJECT, 200, PG_MT_OCI_INDEX, body)),
                      1, &list, &n, &err) == PG_OK);
     CHECK(n == 1 && list[0].digest[7] == '0');
     pg_descriptor_list_free(list, n);
@@ -239,8 +238,7 @@ static void unknown_repository_is_an_error_not_zero_signatures(void)
     size_t n = 0;
     struct pg_err err;
 
-    CHECK(discover(json_pack("[o]", fx_route("/v2/app/referrers/" SUBJECT, 404,
-                                             "application/json",
+    CHECK(discover(json_pack("[o]", fx_route("/v2/app/referrers/" SUBJECT, 404, "application/json",
                                              "{\"errors\":[{\"code\":\"NAME_UNKNOWN\","
                                              "\"message\":\"repository name not known\"}]}")),
                    10, &list, &n, &err) == PG_ERR_NOT_FOUND);
@@ -440,8 +438,8 @@ static size_t keep_location(char *data, size_t size, size_t n, void *userp)
     return size * n;
 }
 
-static long http_put(const char *url, const char *ctype, const void *data, size_t len,
-                     int is_post, char **out_location)
+static long http_put(const char *url, const char *ctype, const void *data, size_t len, int is_post,
+                     char **out_location)
 {
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = NULL;
@@ -481,10 +479,10 @@ static int push_blob(const char *host, const void *data, size_t len)
     long st = http_put(url, "application/octet-stream", "", 0, 1, &loc);
 
     if (st == 202 && loc != NULL) {
-        put = loc[0] == '/' ? pg_asprintf("http://%s%s%cdigest=%s", host, loc,
-                                          strchr(loc, '?') ? '&' : '?', digest)
-                            : pg_asprintf("%s%cdigest=%s", loc, strchr(loc, '?') ? '&' : '?',
-                                          digest);
+        put = loc[0] == '/'
+                  ? pg_asprintf("http://%s%s%cdigest=%s", host, loc, strchr(loc, '?') ? '&' : '?',
+                                digest)
+                  : pg_asprintf("%s%cdigest=%s", loc, strchr(loc, '?') ? '&' : '?', digest);
         st = http_put(put, "application/octet-stream", data, len, 0, NULL);
     }
     if (st != 201) {
@@ -537,8 +535,10 @@ static int wait_ready(const char *host)
 static int push_signed_image(const char *host, char **out_sig_digest)
 {
     char *mpath = pg_check_vector(LAYOUT "blobs/sha256/" SUBJECT_HEX);
-    char *cpath = pg_check_vector(LAYOUT "blobs/sha256/572996c3caeacea40b947911a9dda21516c082b5a64af30048a02a6f5eb956d4");
-    char *lpath = pg_check_vector(LAYOUT "blobs/sha256/63b65145d645c1250c391b2d16ebe53b3747c295ca8ba2fcb6b0cf064a4dc21c");
+    char *cpath = pg_check_vector(
+        LAYOUT "blobs/sha256/572996c3caeacea40b947911a9dda21516c082b5a64af30048a02a6f5eb956d4");
+    char *lpath = pg_check_vector(
+        LAYOUT "blobs/sha256/63b65145d645c1250c391b2d16ebe53b3747c295ca8ba2fcb6b0cf064a4dc21c");
     char *epath = pg_check_vector(JWS_VECTOR);
     size_t ml = 0, cl = 0, ll = 0, el = 0;
     unsigned char *m = pg_check_read_file(mpath, &ml);
@@ -552,8 +552,8 @@ static int push_signed_image(const char *host, char **out_sig_digest)
                       ? pg_asprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":"
                                     "[{\"mediaType\":\"%s\",\"artifactType\":\"%s\","
                                     "\"digest\":\"%s\",\"size\":%zu}]}",
-                                    PG_MT_OCI_INDEX, PG_MT_OCI_MANIFEST,
-                                    PG_ARTIFACT_TYPE_SIGNATURE, sdigest, strlen(sig))
+                                    PG_MT_OCI_INDEX, PG_MT_OCI_MANIFEST, PG_ARTIFACT_TYPE_SIGNATURE,
+                                    sdigest, strlen(sig))
                       : NULL;
     int rc = -1;
 
@@ -646,17 +646,20 @@ static void tag_schema_works_on_the_real_docker_registry(void)
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    PG_RUN("both signature manifest forms are accepted", both_signature_manifest_forms_are_accepted);
+    PG_RUN("both signature manifest forms are accepted",
+           both_signature_manifest_forms_are_accepted);
     PG_RUN("malformed signature manifests are refused", malformed_signature_manifests_are_refused);
     PG_RUN("the vector OCI layout index is parsed", vector_index_is_parsed);
     PG_RUN("referrers API lists only Notary signatures, at most max",
            referrers_api_lists_only_notary_signatures);
-    PG_RUN("referrers 404 falls back to the tag schema", referrers_404_falls_back_to_the_tag_schema);
+    PG_RUN("referrers 404 falls back to the tag schema",
+           referrers_404_falls_back_to_the_tag_schema);
     PG_RUN("missing signature tag means zero signatures",
            missing_signature_tag_means_zero_signatures);
     PG_RUN("unknown repository is an error, not zero signatures",
            unknown_repository_is_an_error_not_zero_signatures);
-    PG_RUN("tag schema that is not an index is refused", tag_schema_that_is_not_an_index_is_refused);
+    PG_RUN("tag schema that is not an index is refused",
+           tag_schema_that_is_not_an_index_is_refused);
     PG_RUN("envelope is fetched for both manifest forms", envelope_is_fetched_for_both_forms);
     PG_RUN("envelope with wrong bytes or sizes is refused",
            envelope_with_wrong_bytes_or_sizes_is_refused);

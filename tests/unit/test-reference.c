@@ -176,8 +176,7 @@ int main(void)
     PG_RUN("digest, and tag plus digest, print the digest only",
            digest_and_tag_plus_digest_print_the_digest);
     PG_RUN("invalid references are refused with a message", invalid_references_are_refused);
-    PG_RUN("a 255 character name is accepted, 256 is not",
-           names_up_to_255_characters_are_accepted);
+    PG_RUN("a 255 character name is accepted, 256 is not", names_up_to_255_characters_are_accepted);
     PG_RUN("path separators follow the distribution grammar", separators_follow_the_grammar);
     PG_RUN("error message names the escaped input", error_message_names_the_input);
     PG_RUN("out of memory is an ordinary error", out_of_memory_is_an_error);

@@ -23,7 +23,8 @@
 
 static char *manifest_path(void)
 {
-    return pg_check_vector(LAYOUT "19dbd2e48e921426ee8ace4dc892edfb2ecdc1d1a72d5416c83670c30acecef0");
+    return pg_check_vector(LAYOUT
+                           "19dbd2e48e921426ee8ace4dc892edfb2ecdc1d1a72d5416c83670c30acecef0");
 }
 
 static json_t *manifest_route(const char *path)
@@ -56,15 +57,15 @@ static enum pg_status get_v1(const struct fixture *f, struct pg_registry_client 
 
 /* How many logged requests on listener have path and an Authorization equal to auth
  * (auth "" for none, NULL for any). */
-static int count_requests(const struct fixture *f, int listener, const char *path,
-                          const char *auth)
+static int count_requests(const struct fixture *f, int listener, const char *path, const char *auth)
 {
     json_t *all = fx_requests(f);
     size_t i;
     json_t *r;
     int n = 0;
 
-    json_array_foreach(all, i, r) {
+    json_array_foreach(all, i, r)
+    {
         const json_t *a = json_object_get(r, "authorization");
 
         if (json_integer_value(json_object_get(r, "listener")) != listener ||
@@ -90,8 +91,10 @@ static void manifest_digest_is_computed_over_the_bytes(void)
     json_t *all;
     const char *accept;
 
-    fx_header(r, "Docker-Content-Digest", "sha256:" "0000000000000000000000000000000000000000"
-                                          "000000000000000000000000");
+    fx_header(r, "Docker-Content-Digest",
+              "sha256:"
+              "0000000000000000000000000000000000000000"
+              "000000000000000000000000");
     REQUIRE(fx_start(&f, json_pack("[o]", r)) == 0);
     c = fx_client(&f, 2, 5000, NULL);
     pg_err_init(&err);
@@ -214,8 +217,9 @@ static void wrong_content_type_is_refused(void)
 
 static void oci_error_body_is_reported_with_status_and_path(void)
 {
-    json_t *r = fx_route("/v2/app/manifests/v1", 500, "application/json",
-                         "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"disk \\\"on\\\" fire\\n\"}]}");
+    json_t *r =
+        fx_route("/v2/app/manifests/v1", 500, "application/json",
+                 "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"disk \\\"on\\\" fire\\n\"}]}");
     const char *needles[] = {"500", "/v2/app/manifests/v1", "UNKNOWN", "disk \\\"on\\\" fire\\x0a",
                              NULL};
 
@@ -311,8 +315,8 @@ static void basic_challenge_without_credentials_fails(void)
 
 static void credentials_for_another_server_address_are_not_used(void)
 {
-    struct pg_credentials other = {.username = "alice", .password = "s3cret",
-                                   .server_address = "https://other.example"};
+    struct pg_credentials other = {
+        .username = "alice", .password = "s3cret", .server_address = "https://other.example"};
     struct pg_credentials bare = {.username = "alice", .password = "s3cret"};
     struct pg_credentials match = {.username = "alice", .password = "s3cret"};
     struct fixture f;
@@ -352,14 +356,14 @@ static json_t *bearer_routes(json_t *token)
     json_t *r = manifest_route("/v2/app/manifests/v1");
     json_t *t = fx_route("/token", 200, NULL, NULL);
 
-    json_object_set_new(r, "auth", json_pack("{s:s,s:s,s:s}", "bearer", "T0KEN", "realm",
-                                             "http://127.0.0.1:{{PORT}}/token", "scope",
-                                             "repository:app:pull"));
+    json_object_set_new(r, "auth",
+                        json_pack("{s:s,s:s,s:s}", "bearer", "T0KEN", "realm",
+                                  "http://127.0.0.1:{{PORT}}/token", "scope",
+                                  "repository:app:pull"));
     json_object_set_new(token, "token", json_string("T0KEN"));
     json_object_set_new(t, "token", token);
-    json_object_set_new(t, "method", json_string(json_object_get(token, "refresh_token") != NULL
-                                                     ? "POST"
-                                                     : "GET"));
+    json_object_set_new(
+        t, "method", json_string(json_object_get(token, "refresh_token") != NULL ? "POST" : "GET"));
     return json_pack("[o,o]", r, t);
 }
 
@@ -372,12 +376,13 @@ static void bearer_token_is_fetched_with_service_and_scope(void)
     json_t *r;
     int seen = 0;
 
-    run_auth(bearer_routes(json_pack("{s:s,s:s}", "basic", "alice:s3cret", "scope",
-                                     "repository:app:pull")),
+    run_auth(bearer_routes(
+                 json_pack("{s:s,s:s}", "basic", "alice:s3cret", "scope", "repository:app:pull")),
              &creds, PG_OK, &f);
     CHECK(count_requests(&f, 1, "/v2/app/manifests/v1", "Bearer T0KEN") == 1);
     all = fx_requests(&f);
-    json_array_foreach(all, i, r) {
+    json_array_foreach(all, i, r)
+    {
         const json_t *q = json_object_get(r, "query");
 
         if (strcmp(json_string_value(json_object_get(r, "path")), "/token") == 0) {
@@ -410,11 +415,12 @@ static void identity_token_is_traded_as_a_refresh_token(void)
     json_t *r;
     int posts = 0;
 
-    run_auth(bearer_routes(json_pack("{s:s,s:s}", "refresh_token", "R3FRESH", "field",
-                                     "access_token")),
-             &creds, PG_OK, &f);
+    run_auth(
+        bearer_routes(json_pack("{s:s,s:s}", "refresh_token", "R3FRESH", "field", "access_token")),
+        &creds, PG_OK, &f);
     all = fx_requests(&f);
-    json_array_foreach(all, i, r) {
+    json_array_foreach(all, i, r)
+    {
         if (strcmp(json_string_value(json_object_get(r, "method")), "POST") == 0) {
             const char *body = json_string_value(json_object_get(r, "body"));
 
@@ -613,8 +619,7 @@ static void credentials_are_not_sent_across_a_redirect(void)
     struct pg_err err;
     char *digest = fx_digest("{}", 2);
 
-    REQUIRE(fx_start(&f, redirect_routes(digest, "http://127.0.0.2:{{PORT2}}/storage/blob")) ==
-            0);
+    REQUIRE(fx_start(&f, redirect_routes(digest, "http://127.0.0.2:{{PORT2}}/storage/blob")) == 0);
     pg_err_init(&err);
     CHECK(get_empty_blob(&f, 2, &err) == PG_OK);
     CHECK(count_requests(&f, 2, "/storage/blob", "") == 1);
@@ -633,8 +638,7 @@ static void redirect_to_an_unlisted_plain_http_host_is_refused(void)
     struct pg_err err;
     char *digest = fx_digest("{}", 2);
 
-    REQUIRE(fx_start(&f, redirect_routes(digest, "http://127.0.0.2:{{PORT2}}/storage/blob")) ==
-            0);
+    REQUIRE(fx_start(&f, redirect_routes(digest, "http://127.0.0.2:{{PORT2}}/storage/blob")) == 0);
     pg_err_init(&err);
     CHECK(get_empty_blob(&f, 1, &err) == PG_ERR_TLS);
     CHECK(strstr(err.msg, "plain http") != NULL);
@@ -716,14 +720,14 @@ static char *index_json(const char *types, char first_digit)
         memcpy(digest, "sha256:", 7);
         digest[7] = (char)(first_digit + (char)i);
         digest[71] = '\0';
-        json_array_append_new(
-            list, json_pack("{s:s,s:s,s:i,s:s}", "mediaType", PG_MT_OCI_MANIFEST, "digest",
-                            digest, "size", 700, "artifactType",
-                            types[i] == 's' ? SIG_TYPE : "application/spdx+json"));
+        json_array_append_new(list,
+                              json_pack("{s:s,s:s,s:i,s:s}", "mediaType", PG_MT_OCI_MANIFEST,
+                                        "digest", digest, "size", 700, "artifactType",
+                                        types[i] == 's' ? SIG_TYPE : "application/spdx+json"));
     }
     {
-        json_t *doc = json_pack("{s:i,s:s,s:o}", "schemaVersion", 2, "mediaType",
-                                PG_MT_OCI_INDEX, "manifests", list);
+        json_t *doc = json_pack("{s:i,s:s,s:o}", "schemaVersion", 2, "mediaType", PG_MT_OCI_INDEX,
+                                "manifests", list);
         char *s = json_dumps(doc, JSON_COMPACT);
 
         json_decref(doc);
@@ -797,10 +801,10 @@ static void cross_host_link_is_refused(void)
     struct pg_descriptor *list = NULL;
     size_t n = 0;
     struct pg_err err;
-    json_t *routes = json_pack(
-        "[o,o]", page_route("2", "s", '4', NULL),
-        page_route(NULL, "s", '0',
-                   "<http://127.0.0.2:{{PORT2}}" REFERRERS_PATH "?page=2>; rel=\"next\""));
+    json_t *routes = json_pack("[o,o]", page_route("2", "s", '4', NULL),
+                               page_route(NULL, "s", '0',
+                                          "<http://127.0.0.2:{{PORT2}}" REFERRERS_PATH
+                                          "?page=2>; rel=\"next\""));
 
     pg_err_init(&err);
     CHECK(referrers(routes, &list, &n, &err) == PG_ERR_REGISTRY);
@@ -936,7 +940,8 @@ int main(void)
     PG_RUN("missing manifest is not found", missing_manifest_is_not_found);
     PG_RUN("cancelled request fails at once", passed_deadline_fails_at_once);
     PG_RUN("basic auth answers the challenge", basic_auth_answers_the_challenge);
-    PG_RUN("auth field is decoded as user and password", auth_field_is_decoded_as_user_and_password);
+    PG_RUN("auth field is decoded as user and password",
+           auth_field_is_decoded_as_user_and_password);
     PG_RUN("wrong password is an auth failure", wrong_password_is_an_auth_failure);
     PG_RUN("basic challenge without credentials fails", basic_challenge_without_credentials_fails);
     PG_RUN("credentials for another server_address are not used",
@@ -947,7 +952,8 @@ int main(void)
            anonymous_token_with_access_token_field_is_used);
     PG_RUN("identity token is traded as a refresh token",
            identity_token_is_traded_as_a_refresh_token);
-    PG_RUN("registry token is sent as the bearer token", registry_token_is_sent_as_the_bearer_token);
+    PG_RUN("registry token is sent as the bearer token",
+           registry_token_is_sent_as_the_bearer_token);
     PG_RUN("refused token request is an auth failure", refused_token_request_is_an_auth_failure);
     PG_RUN("docker config auths entry is used", docker_config_auths_entry_is_used);
     PG_RUN("docker config credential helper is run", docker_config_cred_helper_is_run);
