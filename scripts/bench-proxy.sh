@@ -18,10 +18,10 @@ pg_pullgate_has_serve || pg_skip "$PG_PULLGATE has no working serve command"
 pg_tmpdir
 pg_start_registry
 pg_start_containerd
-pg_start_pullgate --log-level warning ${PG_PULLGATE_ARGS:-}
+pg_start_pullgate --log-level warning
 
 IMAGE=$PG_REGISTRY/bench/hello:v1
-"$PG_PUSH" --registry "$PG_REGISTRY" image bench/hello:v1 >/dev/null ||
+pg_push_image bench/hello:v1 >/dev/null ||
     pg_die "cannot push $IMAGE"
 "$PG_CRI" --socket "$PG_CONTAINERD_SOCK" --timeout 60000 pull "$IMAGE" >/dev/null ||
     pg_die "cannot pull $IMAGE"

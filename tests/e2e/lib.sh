@@ -41,18 +41,24 @@ pg_skip()
     exit "$PG_SKIP_CODE"
 }
 
-# Skips unless we are root and the named programs exist.
-pg_require()
+# Skips unless the named programs (names on PATH or paths) exist.
+pg_require_tools()
 {
     local prog
-    if [ "$(id -u)" -ne 0 ]; then
-        pg_skip "needs root (containerd runs as root in its own directories)"
-    fi
     for prog in "$@"; do
         if ! command -v "$prog" >/dev/null 2>&1 && [ ! -x "$prog" ]; then
             pg_skip "$prog is not installed or not built"
         fi
     done
+}
+
+# Skips unless we are root and the named programs exist.
+pg_require()
+{
+    if [ "$(id -u)" -ne 0 ]; then
+        pg_skip "needs root (containerd runs as root in its own directories)"
+    fi
+    pg_require_tools "$@"
 }
 
 # Prints the log files of every started process, cut to their last lines.
@@ -307,16 +313,35 @@ pg_pullgate_has_serve()
 }
 
 # pg_start_pullgate [EXTRA ARGS...]: starts pullgate serve in front of
-# containerd. Sets PG_PROXY_SOCK and PG_PULLGATE_PID.
+# containerd. $PG_PULLGATE_ARGS (split on spaces) comes before the extra args.
+# Sets PG_PROXY_SOCK and PG_PULLGATE_PID.
 pg_start_pullgate()
 {
+    local -a env_args
+    read -r -a env_args <<<"${PG_PULLGATE_ARGS:-}"
     PG_PROXY_SOCK=$PG_TMP/pullgate.sock
     pg_spawn pullgate "$PG_PULLGATE" serve --listen "$PG_PROXY_SOCK" \
-        --upstream "$PG_CONTAINERD_SOCK" "$@"
+        --upstream "$PG_CONTAINERD_SOCK" "${env_args[@]}" "$@"
     PG_PULLGATE_PID=$PG_LAST_PID
     pg_wait_proc "$PG_PULLGATE_PID" 30 "pullgate on $PG_PROXY_SOCK" \
         pg_cri_ready "$PG_PROXY_SOCK"
     pg_log "pullgate at $PG_PROXY_SOCK (pid $PG_PULLGATE_PID)"
+}
+
+# pg_push_image REPO:TAG [pg-push image options]: builds and pushes a small
+# image to $PG_REGISTRY; prints its manifest digest.
+pg_push_image()
+{
+    "$PG_PUSH" --registry "$PG_REGISTRY" image "$@"
+}
+
+# pg_push_alpine REPO:TAG: pushes the alpine image of the notation-go test
+# layout (manifest sha256:19dbd2e4...) to $PG_REGISTRY; prints its digest.
+pg_push_alpine()
+{
+    local dir=$PG_VECTORS/notation-go/internal/testdata/oci-layout
+    [ -f "$dir/index.json" ] || pg_skip "no notation-go oci-layout under $PG_VECTORS"
+    "$PG_PUSH" --registry "$PG_REGISTRY" layout "$1" "$dir"
 }
 
 # pg_check NAME CMD...: runs one check, counts a failure instead of exiting.

@@ -4,8 +4,12 @@
 # pullgate is a transparent CRI proxy: every call made through it gives the
 # same answer as the same call made to containerd directly. Starts a real
 # docker-registry, a real containerd and `pullgate serve`, pushes two small
-# images and compares, call by call, the rendering of pg-cri against both
+# images and the alpine image of the notation-go layout, and compares, call
+# by call, the rendering of pg-cri against both
 # sockets. Only the ImageFsInfo timestamp is normalised.
+
+# The check functions are called through pg_check, out of shellcheck's sight.
+# shellcheck disable=SC2317
 set -u
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -24,10 +28,11 @@ TWO=$R/test/two:v1
 SECRET=pg-e2e-secret-$RANDOM$RANDOM
 mkdir -p "$PG_TMP/cmp"
 
-D1=$("$PG_PUSH" image test/one:v1 --file hello="one" --file etc/one.txt="first image") ||
+D1=$(pg_push_image test/one:v1 --file hello="one" --file etc/one.txt="first image") ||
     pg_die "cannot push test/one:v1"
-"$PG_PUSH" image test/two:v1 --docker --file hello="two" >/dev/null ||
+pg_push_image test/two:v1 --docker --file hello="two" >/dev/null ||
     pg_die "cannot push test/two:v1"
+ALPINE=$(pg_push_alpine test/alpine:v2) || pg_die "cannot push the alpine layout"
 
 # Runs pg-cri on one socket; stdout, then the exit code, with volatile
 # fields normalised.
@@ -49,9 +54,9 @@ normalise()
 # (usage counters) gets up to three tries; a real difference fails them all.
 same()
 {
-    local name=$1 try f=$PG_TMP/cmp/$1
+    local name=$1 f=$PG_TMP/cmp/$1 _
     shift
-    for try in 1 2 3; do
+    for _ in 1 2 3; do
         cri_out "$PG_CONTAINERD_SOCK" "$@" | normalise >"$f.direct"
         cri_out "$PG_PROXY_SOCK" "$@" | normalise >"$f.proxy"
         cri_out "$PG_CONTAINERD_SOCK" "$@" | normalise >"$f.direct2"
@@ -110,6 +115,8 @@ pg_check "PullImage with credentials is the same" same pull-auth pull "$TWO" \
 pg_check "PullImage of a missing tag fails the same way" same pull-missing pull "$R/test/one:nope"
 pg_check "PullImage of a missing tag is NOT_FOUND" expect pull-missing '^code=5 '
 pg_check "PullImage v1alpha2 is the same" same pull-v1alpha2 --api v1alpha2 pull "$ONE"
+pg_check "PullImage of a real alpine image by digest is the same" \
+    same pull-alpine pull "$R/test/alpine@$ALPINE"
 
 # Listing and status of pulled images.
 pg_check "ListImages is the same" same images images
