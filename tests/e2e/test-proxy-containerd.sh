@@ -5,8 +5,8 @@
 # same answer as the same call made to containerd directly. Starts a real
 # docker-registry, a real containerd and `pullgate serve`, pushes two small
 # images and the alpine image of the notation-go layout, and compares, call
-# by call, the rendering of pg-cri against both
-# sockets. Only the ImageFsInfo timestamp is normalised.
+# by call, the rendering of pg-cri against both sockets. Only the ImageFsInfo
+# timestamp is normalised.
 
 # The check functions are called through pg_check, out of shellcheck's sight.
 # shellcheck disable=SC2317
