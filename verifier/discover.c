@@ -173,6 +173,9 @@ enum pg_status pg_discover_parse_index(const unsigned char *data, size_t len,
     return pg_jsonutil_index(data, len, "image index", out_list, out_n, NULL, err);
 }
 
+/* Not yet: signatures stored as the withdrawn OCI artifact manifest
+ * (application/vnd.oci.artifact.manifest.v1+json, envelope in blobs[]) are
+ * refused; no released notation writes them and registries rarely keep them. */
 static enum pg_status check_descriptor(const struct pg_descriptor *d, struct pg_err *err)
 {
     if (d == NULL || d->media_type == NULL || !pg_ref_is_digest(d->digest)) {
