@@ -25,7 +25,7 @@
 #include "x509chain.h"
 
 /* Bounds on what one store may hold; a real store has a handful of roots. */
-#define STORE_FILE_MAX (1024 * 1024)
+#define STORE_FILE_MAX 1048576 /* 1 MiB */
 #define STORE_FILES_MAX 256
 #define STORE_CERTS_MAX 1024
 #define STORE_NAME_MAX 255
@@ -251,9 +251,10 @@ static enum pg_status check_certs(const struct store *s, const char *file, STACK
 
     for (i = 0; i < sk_X509_num(certs); i++) {
         const char *why = cert_unfit_reason(sk_X509_value(certs, i), s->type);
-        char subject[PG_X509_SUBJECT_MAX];
 
         if (why != NULL) {
+            char subject[PG_X509_SUBJECT_MAX];
+
             pg_x509_subject(sk_X509_value(certs, i), subject, sizeof(subject));
             return pg_err_set(err, PG_ERR_TRUSTSTORE,
                               "trust store %s: certificate \"%s\" in file \"%s\" %s", s->ref,
@@ -451,7 +452,7 @@ static enum pg_status load_dir(struct store *s, struct pg_err *err)
     enum pg_status rc;
 
     rc = open_store_dir(s, &d, err);
-    if (rc == PG_OK) {
+    if (rc == PG_OK && d != NULL) {
         rc = list_names(s, d, &names, &n, err);
     }
     for (i = 0; rc == PG_OK && i < n; i++) {

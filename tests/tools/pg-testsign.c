@@ -215,14 +215,14 @@ static int parse_time(const char *s, time_t *out)
 {
     struct tm tm;
     char *end = NULL;
-    long v;
 
     if (strcmp(s, "now") == 0) {
         *out = time(NULL);
         return 0;
     }
     if (s[0] == '+' || s[0] == '-') {
-        v = strtol(s, &end, 10);
+        long v = strtol(s, &end, 10);
+
         if (end == s + 1) {
             return -1;
         }
@@ -482,13 +482,14 @@ static int add_exts(const struct cert_opts *o, X509 *cert, X509 *issuer)
 
 static int set_serial(const struct cert_opts *o, X509 *cert)
 {
-    unsigned char raw[16];
     BIGNUM *bn = NULL;
     int ok;
 
     if (o->serial != NULL) {
         ok = BN_dec2bn(&bn, o->serial) > 0;
     } else {
+        unsigned char raw[16];
+
         ok = RAND_bytes(raw, sizeof(raw)) == 1;
         raw[0] &= 0x7f;
         raw[0] |= 0x01;
@@ -799,9 +800,9 @@ static int sign_bytes(EVP_PKEY *key, const struct alg *a, int salt, const char *
 
 static int set_time_attr(json_t *hdr, const char *name, const char *arg, time_t *out_t)
 {
-    char buf[64];
-
     if (parse_time(arg, out_t) == 0) {
+        char buf[64];
+
         format_time(*out_t, buf, sizeof(buf));
         return json_object_set_new(hdr, name, json_string(buf));
     }
@@ -1158,9 +1159,10 @@ static json_t *thumbprints_from_jws(const unsigned char *env, size_t len)
         size_t b64_len = b64 == NULL ? 0 : strlen(b64);
         unsigned char *der = pg_malloc(b64_len + 1);
         int n = der == NULL ? -1 : EVP_DecodeBlock(der, (const unsigned char *)b64, (int)b64_len);
-        char hex[65];
 
         if (n > 0) {
+            char hex[65];
+
             n -=
                 (b64_len > 0 && b64[b64_len - 1] == '=') + (b64_len > 1 && b64[b64_len - 2] == '=');
             sha256_hex(der, (size_t)n, hex);
@@ -1262,7 +1264,6 @@ static int cmd_manifest(int argc, char **argv)
     size_t env_len = 0;
     long size = 0;
     char *text = NULL;
-    char hex[65];
     int rc = 1;
 
     if (parse_opts(opts, argc, argv) != 0 || o.envelope == NULL || o.mt == NULL ||
@@ -1276,6 +1277,8 @@ static int cmd_manifest(int argc, char **argv)
     env = read_file(o.envelope, &env_len);
     text = env == NULL ? NULL : build_manifest(&o, env, env_len, size);
     if (text != NULL && write_file(o.out, text, strlen(text)) == 0) {
+        char hex[65];
+
         sha256_hex((const unsigned char *)text, strlen(text), hex);
         printf("sha256:%s %zu\n", hex, strlen(text));
         rc = 0;

@@ -25,6 +25,9 @@
 #define VSTORE "notation-go/verifier/testdata"
 #define CORE "notation-core-go/x509/testdata/"
 
+/* Ends the argument list of run_tool and chain_of. */
+#define END ((const char *)NULL)
+
 extern char **environ;
 
 static char *tmp;  /* a notation directory of our own */
@@ -283,12 +286,12 @@ static void make_tmp_layout(void)
     for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
         REQUIRE(mkdir(at(dirs[i]), 0700) == 0);
     }
-    REQUIRE(run_tool("ca", "--out", at("root"), NULL) == 0);
-    REQUIRE(run_tool("cert", "--ca", at("root"), "--out", at("int"), "--ca-cert", NULL) == 0);
-    REQUIRE(run_tool("cert", "--ca", at("int"), "--out", at("leaf"), NULL) == 0);
-    REQUIRE(run_tool("cert", "--self-signed", "--out", at("ssleaf"), NULL) == 0);
+    REQUIRE(run_tool("ca", "--out", at("root"), END) == 0);
+    REQUIRE(run_tool("cert", "--ca", at("root"), "--out", at("int"), "--ca-cert", END) == 0);
+    REQUIRE(run_tool("cert", "--ca", at("int"), "--out", at("leaf"), END) == 0);
+    REQUIRE(run_tool("cert", "--self-signed", "--out", at("ssleaf"), END) == 0);
     REQUIRE(run_tool("cert", "--self-signed", "--out", at("ssca"), "--ca-cert", "--subject",
-                     "CN=issuer,O=pullgate,ST=WA,C=US", NULL) == 0);
+                     "CN=issuer,O=pullgate,ST=WA,C=US", END) == 0);
 }
 
 static void any_file_name_is_read(void)

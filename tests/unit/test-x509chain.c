@@ -33,6 +33,9 @@
 #define ARGS_MAX 40
 #define PATH_SLOTS 8
 
+/* Ends the argument list of run_tool and chain_of. */
+#define END ((const char *)NULL)
+
 extern char **environ;
 
 static char *tmp;     /* scratch directory for minted material */
@@ -119,7 +122,7 @@ static STACK_OF(X509) * chain_of(const char *first, ...)
 static STACK_OF(X509) * vector_chain(const char *rel)
 {
     char *path = pg_check_vector(rel);
-    STACK_OF(X509) *chain = path == NULL ? NULL : chain_of(path, NULL);
+    STACK_OF(X509) *chain = path == NULL ? NULL : chain_of(path, END);
 
     pg_free(path);
     return chain;
@@ -138,7 +141,7 @@ static enum pg_status check_dir(const char *dir, struct pg_err *err)
     enum pg_status rc;
 
     snprintf(path, sizeof(path), "%s/chain.pem", dir);
-    chain = chain_of(path, NULL);
+    chain = chain_of(path, END);
     pg_err_init(err);
     rc = sk_X509_num(chain) > 0 ? pg_x509_check_codesigning_chain(chain, err) : PG_ERR_IO;
     if (getenv("PG_TEST_VERBOSE") != NULL && rc != PG_OK) {
@@ -169,7 +172,7 @@ static const char *leaf(const char *name, const char *o1, const char *o2, const 
     const char *dir = at(name);
 
     if (run_tool(NULL, "cert", "--ca", at("int"), "--out", dir, "--subject",
-                 "CN=leaf,O=pullgate,ST=WA,C=US", o1, o2, o3, o4, NULL) != 0) {
+                 "CN=leaf,O=pullgate,ST=WA,C=US", o1, o2, o3, o4, END) != 0) {
         return "/nonexistent";
     }
     return dir;
@@ -339,9 +342,9 @@ static void empty_and_overlong_chains_are_refused(void)
 static void mint_root_and_intermediate(void)
 {
     REQUIRE(run_tool(NULL, "ca", "--out", at("root"), "--subject",
-                     "CN=test root,O=pullgate,ST=WA,C=US", NULL) == 0);
+                     "CN=test root,O=pullgate,ST=WA,C=US", END) == 0);
     REQUIRE(run_tool(NULL, "cert", "--ca", at("root"), "--out", at("int"), "--ca-cert", "--key",
-                     "ec384", "--subject", "CN=test int,O=pullgate,ST=WA,C=US", NULL) == 0);
+                     "ec384", "--subject", "CN=test int,O=pullgate,ST=WA,C=US", END) == 0);
     have_root = 1;
     CHECK(codesigning_refused(at("root")));
 }
@@ -379,7 +382,7 @@ static void every_key_spec_passes_with_its_algorithm(void)
         struct pg_err err;
 
         snprintf(path, sizeof(path), "%s/cert.pem", dir);
-        chain = chain_of(path, NULL);
+        chain = chain_of(path, END);
         pg_err_init(&err);
         CHECK(codesigning_ok(dir));
         REQUIRE(sk_X509_num(chain) == 1);
@@ -462,8 +465,8 @@ static int leaf_under_int(const char *name, const char *o1, const char *o2, cons
     snprintf(idir, sizeof(idir), "%s-int", name);
     snprintf(ldir, sizeof(ldir), "%s-leaf", name);
     if (run_tool(NULL, "cert", "--ca", at("root"), "--out", at(idir), "--ca-cert", "--subject",
-                 "CN=bad int,O=pullgate,ST=WA,C=US", o1, o2, o3, NULL) != 0 ||
-        run_tool(NULL, "cert", "--ca", at(idir), "--out", at(ldir), NULL) != 0) {
+                 "CN=bad int,O=pullgate,ST=WA,C=US", o1, o2, o3, END) != 0 ||
+        run_tool(NULL, "cert", "--ca", at(idir), "--out", at(ldir), END) != 0) {
         return -1;
     }
     return codesigning_ok(at(ldir)) ? 1 : 0;
@@ -485,14 +488,14 @@ static void path_length_constraint_is_enforced(void)
     /* intermediate at position 1 needs pathlen >= 0 */
     CHECK(leaf_under_int("pl-int0", "--pathlen", "0", NULL) == 1);
     /* a root at position 2 needs pathlen >= 1 */
-    REQUIRE(run_tool(NULL, "ca", "--out", at("pl-root0"), "--pathlen", "0", NULL) == 0);
-    REQUIRE(run_tool(NULL, "ca", "--out", at("pl-root1"), "--pathlen", "1", NULL) == 0);
+    REQUIRE(run_tool(NULL, "ca", "--out", at("pl-root0"), "--pathlen", "0", END) == 0);
+    REQUIRE(run_tool(NULL, "ca", "--out", at("pl-root1"), "--pathlen", "1", END) == 0);
     REQUIRE(run_tool(NULL, "cert", "--ca", at("pl-root0"), "--out", at("pl-i0"), "--ca-cert",
-                     NULL) == 0);
+                     END) == 0);
     REQUIRE(run_tool(NULL, "cert", "--ca", at("pl-root1"), "--out", at("pl-i1"), "--ca-cert",
-                     NULL) == 0);
-    REQUIRE(run_tool(NULL, "cert", "--ca", at("pl-i0"), "--out", at("pl-l0"), NULL) == 0);
-    REQUIRE(run_tool(NULL, "cert", "--ca", at("pl-i1"), "--out", at("pl-l1"), NULL) == 0);
+                     END) == 0);
+    REQUIRE(run_tool(NULL, "cert", "--ca", at("pl-i0"), "--out", at("pl-l0"), END) == 0);
+    REQUIRE(run_tool(NULL, "cert", "--ca", at("pl-i1"), "--out", at("pl-l1"), END) == 0);
     CHECK(codesigning_refused(at("pl-l0")));
     CHECK(codesigning_ok(at("pl-l1")));
 }
@@ -501,14 +504,14 @@ static void sha1_signatures_are_refused_everywhere(void)
 {
     REQUIRE(have_root);
     CHECK(codesigning_refused(leaf("sha1-leaf", "--sha1", NULL, NULL, NULL)));
-    REQUIRE(run_tool(NULL, "cert", "--self-signed", "--out", at("sha1-single"), "--sha1", NULL) ==
+    REQUIRE(run_tool(NULL, "cert", "--self-signed", "--out", at("sha1-single"), "--sha1", END) ==
             0);
     CHECK(codesigning_refused(at("sha1-single")));
-    REQUIRE(run_tool(NULL, "ca", "--out", at("sha1-root"), "--sha1", NULL) == 0);
-    REQUIRE(run_tool(NULL, "cert", "--ca", at("sha1-root"), "--out", at("sha1-rl"), NULL) == 0);
+    REQUIRE(run_tool(NULL, "ca", "--out", at("sha1-root"), "--sha1", END) == 0);
+    REQUIRE(run_tool(NULL, "cert", "--ca", at("sha1-root"), "--out", at("sha1-rl"), END) == 0);
     CHECK(codesigning_refused(at("sha1-rl")));
     REQUIRE(run_tool(NULL, "cert", "--self-signed", "--out", at("sha512-single"), "--md", "sha512",
-                     NULL) == 0);
+                     END) == 0);
     CHECK(codesigning_ok(at("sha512-single")));
 }
 
@@ -518,12 +521,12 @@ static void single_certificate_rules(void)
     struct pg_err err;
 
     REQUIRE(have_root);
-    REQUIRE(run_tool(NULL, "cert", "--self-signed", "--out", at("ss"), NULL) == 0);
+    REQUIRE(run_tool(NULL, "cert", "--self-signed", "--out", at("ss"), END) == 0);
     CHECK(codesigning_ok(at("ss")));
-    REQUIRE(run_tool(NULL, "cert", "--self-signed", "--out", at("ss-v1"), "--v1", NULL) == 0);
+    REQUIRE(run_tool(NULL, "cert", "--self-signed", "--out", at("ss-v1"), "--v1", END) == 0);
     CHECK(codesigning_refused(at("ss-v1")));
     /* a leaf issued by a CA, given alone, is not self-signed */
-    chain = chain_of(at("good/cert.pem"), NULL);
+    chain = chain_of(at("good/cert.pem"), END);
     pg_err_init(&err);
     CHECK(pg_x509_check_codesigning_chain(chain, &err) == PG_ERR_SIG_INTEGRITY);
     CHECK(strstr(err.msg, "self-signed") != NULL);
@@ -536,22 +539,22 @@ static void wrong_order_and_extra_certificates_are_refused(void)
     struct pg_err err;
 
     REQUIRE(have_root);
-    c = chain_of(at("good/cert.pem"), at("root/cert.pem"), at("int/cert.pem"), NULL);
+    c = chain_of(at("good/cert.pem"), at("root/cert.pem"), at("int/cert.pem"), END);
     pg_err_init(&err);
     CHECK(pg_x509_check_codesigning_chain(c, &err) == PG_ERR_SIG_INTEGRITY);
     chain_free(c);
-    c = chain_of(at("good/chain.pem"), at("root/cert.pem"), NULL);
+    c = chain_of(at("good/chain.pem"), at("root/cert.pem"), END);
     pg_err_init(&err);
     CHECK(pg_x509_check_codesigning_chain(c, &err) == PG_ERR_SIG_INTEGRITY);
     CHECK(strstr(err.msg, "test root") != NULL);
     chain_free(c);
     /* a leaf of another intermediate placed above this root */
-    c = chain_of(at("good/cert.pem"), at("pl-i1/cert.pem"), at("pl-root1/cert.pem"), NULL);
+    c = chain_of(at("good/cert.pem"), at("pl-i1/cert.pem"), at("pl-root1/cert.pem"), END);
     pg_err_init(&err);
     CHECK(pg_x509_check_codesigning_chain(c, &err) == PG_ERR_SIG_INTEGRITY);
     chain_free(c);
     /* a self-signed leaf followed by a root */
-    c = chain_of(at("ss/cert.pem"), at("root/cert.pem"), NULL);
+    c = chain_of(at("ss/cert.pem"), at("root/cert.pem"), END);
     pg_err_init(&err);
     CHECK(pg_x509_check_codesigning_chain(c, &err) == PG_ERR_SIG_INTEGRITY);
     chain_free(c);
@@ -560,14 +563,14 @@ static void wrong_order_and_extra_certificates_are_refused(void)
 static void root_that_is_not_a_ca_is_refused(void)
 {
     REQUIRE(run_tool(NULL, "cert", "--self-signed", "--out", at("nonca-root"), "--ku",
-                     "digitalSignature,keyCertSign", NULL) == 0);
-    REQUIRE(run_tool(NULL, "cert", "--ca", at("nonca-root"), "--out", at("nonca-leaf"), NULL) == 0);
+                     "digitalSignature,keyCertSign", END) == 0);
+    REQUIRE(run_tool(NULL, "cert", "--ca", at("nonca-root"), "--out", at("nonca-leaf"), END) == 0);
     CHECK(codesigning_refused(at("nonca-leaf")));
 }
 
 static X509 *first_cert(const char *path)
 {
-    STACK_OF(X509) *c = chain_of(path, NULL);
+    STACK_OF(X509) *c = chain_of(path, END);
     X509 *cert = sk_X509_num(c) > 0 ? sk_X509_shift(c) : NULL;
 
     chain_free(c);
@@ -611,11 +614,11 @@ static int tsa_leaf_ok(const char *name, const char *o1, const char *o2, const c
     int ok;
 
     if (run_tool(NULL, "cert", "--ca", at("int"), "--out", at(name), "--subject",
-                 "CN=tsa,O=pullgate,ST=WA,C=US", o1, o2, o3, o4, o5, NULL) != 0) {
+                 "CN=tsa,O=pullgate,ST=WA,C=US", o1, o2, o3, o4, o5, END) != 0) {
         return -1;
     }
     snprintf(path, sizeof(path), "%s/chain.pem", at(name));
-    chain = chain_of(path, NULL);
+    chain = chain_of(path, END);
     pg_err_init(&err);
     ok = pg_x509_check_timestamping_chain(chain, &err) == PG_OK;
     if (!ok) {
@@ -759,7 +762,7 @@ static json_t *sign_with(const char *dir, const char *out, const char *o1, const
     snprintf(chain, sizeof(chain), "%s/chain.pem", dir);
     if (run_tool(NULL, "sign", "--key", key, "--chain", chain, "--target-media-type",
                  "application/vnd.oci.image.manifest.v1+json", "--target-digest", target_digest,
-                 "--target-size", "517", "--out", out, o1, o2, o3, o4, NULL) != 0) {
+                 "--target-size", "517", "--out", out, o1, o2, o3, o4, END) != 0) {
         return NULL;
     }
     return json_load_file(out, 0, NULL);
@@ -831,10 +834,10 @@ static void aws_shaped_signature_has_the_expected_form(void)
                      "ec384", "--subject",
                      "CN=AWS Signer us-west-2 Code Signing CA G1,"
                      "OU=Cryptography,O=AWS,ST=WA,C=US",
-                     NULL) == 0);
+                     END) == 0);
     REQUIRE(run_tool(NULL, "cert", "--ca", at("aws-reg"), "--out", at("aws-leaf"), "--key", "ec384",
                      "--days", "3", "--subject",
-                     "CN=AWS Signer,OU=AWS Cryptography,O=AWS,L=Seattle,ST=WA,C=US", NULL) == 0);
+                     "CN=AWS Signer,OU=AWS Cryptography,O=AWS,L=Seattle,ST=WA,C=US", END) == 0);
     CHECK(codesigning_ok(at("aws-leaf")));
     env = sign_with(at("aws-leaf"), at("aws.json"), "--scheme", "sa", "--attr", profile);
     REQUIRE(env != NULL);
@@ -848,7 +851,7 @@ static void aws_shaped_signature_has_the_expected_form(void)
                  "com.amazonaws.signer.signingProfileVersion", "--attr",
                  "com.amazonaws.signer.signingJob=arn:aws:signer:us-west-2:000000000000:"
                  "/signing-jobs/97af3947-e7b2-4533-8d9d-6741156f0b79",
-                 "--crit", "com.amazonaws.signer.signingJob", "--out", at("aws.json"), NULL) == 0);
+                 "--crit", "com.amazonaws.signer.signingJob", "--out", at("aws.json"), END) == 0);
     env = json_load_file(at("aws.json"), 0, NULL);
     prot = decoded_member(env, "protected");
     cert = first_cert(at("aws-leaf/cert.pem"));
@@ -889,7 +892,7 @@ static void signature_manifest_has_the_notation_shape(void)
     REQUIRE(run_tool(at("m-out.txt"), "manifest", "--envelope", at("m-env.json"),
                      "--subject-media-type", "application/vnd.oci.image.manifest.v1+json",
                      "--subject-digest", target_digest, "--subject-size", "517", "--out",
-                     at("m.json"), NULL) == 0);
+                     at("m.json"), END) == 0);
     env = pg_check_read_file(at("m-env.json"), &env_len);
     text = pg_check_read_file(at("m.json"), &len);
     printed = pg_check_read_file(at("m-out.txt"), &len);
@@ -914,7 +917,7 @@ static void signature_manifest_has_the_notation_shape(void)
     REQUIRE(run_tool(at("m-out.txt"), "manifest", "--envelope", at("m-env.json"),
                      "--subject-media-type", "application/vnd.oci.image.manifest.v1+json",
                      "--subject-digest", target_digest, "--subject-size", "517", "--form",
-                     "artifact", "--out", at("m2.json"), NULL) == 0);
+                     "artifact", "--out", at("m2.json"), END) == 0);
     m = json_load_file(at("m2.json"), 0, NULL);
     CHECK(strcmp(json_string_value(json_object_get(m, "artifactType")),
                  "application/vnd.cncf.notary.signature") == 0);
