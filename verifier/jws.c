@@ -143,7 +143,8 @@ enum pg_status pg_jws_parse_time(const char *s, struct pg_jws_time *out_time)
         return PG_ERR_PARSE;
     }
     out_time->is_present = 1;
-    out_time->sec = days_from_civil(c.y, c.mo, c.d) * 86400 + c.h * 3600 + c.mi * 60 + c.sec - off;
+    out_time->sec = days_from_civil(c.y, c.mo, c.d) * 86400 + (int64_t)c.h * 3600 +
+                    (int64_t)c.mi * 60 + c.sec - off;
     out_time->nsec = nsec;
     return PG_OK;
 }
@@ -222,8 +223,6 @@ static enum pg_status read_b64url_member(json_t *root, const char *name, char **
 static enum pg_status read_x5c(struct pg_jws *jws, json_t *x5c, struct pg_err *err)
 {
     size_t i;
-    enum pg_status rc;
-    char what[32];
 
     if (!json_is_array(x5c) || json_array_size(x5c) == 0) {
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
@@ -239,6 +238,8 @@ static enum pg_status read_x5c(struct pg_jws *jws, json_t *x5c, struct pg_err *e
     }
     for (i = 0; i < json_array_size(x5c); i++) {
         json_t *v = json_array_get(x5c, i);
+        enum pg_status rc;
+        char what[32];
 
         snprintf(what, sizeof(what), "x5c[%zu]", i);
         if (!json_is_string(v)) {
@@ -326,12 +327,12 @@ static enum pg_status read_crit(struct pg_jws *jws, json_t *crit, struct pg_err 
 static enum pg_status read_time(const char *name, json_t *v, struct pg_jws_time *out,
                                 struct pg_err *err)
 {
-    char buf[NAME_ESC_MAX];
-
     if (!json_is_string(v)) {
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "protected header %s is not a string", name);
     }
     if (pg_jws_parse_time(json_string_value(v), out) != PG_OK) {
+        char buf[NAME_ESC_MAX];
+
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
                           "protected header %s \"%s\" is not an rfc 3339 time", name,
                           esc(buf, sizeof(buf), json_string_value(v)));
@@ -394,7 +395,6 @@ static enum pg_status read_protected_members(struct pg_jws *jws, struct pg_err *
 {
     const char *key;
     json_t *v;
-    enum pg_status rc;
     size_t i;
 
     jws->ext = pg_calloc(json_object_size(jws->header) + 1, sizeof(*jws->ext));
@@ -404,8 +404,8 @@ static enum pg_status read_protected_members(struct pg_jws *jws, struct pg_err *
     json_object_foreach(jws->header, key, v)
     {
         int is_known = 0;
+        enum pg_status rc = read_known(jws, key, v, &is_known, err);
 
-        rc = read_known(jws, key, v, &is_known, err);
         if (rc != PG_OK) {
             return rc;
         }
@@ -425,9 +425,10 @@ static enum pg_status load_json(const unsigned char *data, size_t len, const cha
 {
     json_error_t jerr;
     json_t *root = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
-    char buf[160];
 
     if (root == NULL) {
+        char buf[160];
+
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "%s is not valid json: %s at byte %d", what,
                           esc(buf, sizeof(buf), jerr.text), jerr.position);
     }
@@ -583,7 +584,6 @@ static enum pg_status check_alg_cty(const struct pg_jws *jws, struct pg_err *err
 static enum pg_status check_scheme(const struct pg_jws *jws, enum pg_signing_scheme *out,
                                    struct pg_err *err)
 {
-    char buf[NAME_ESC_MAX];
     int is_sa;
 
     if (jws->scheme == NULL) {
@@ -591,6 +591,8 @@ static enum pg_status check_scheme(const struct pg_jws *jws, enum pg_signing_sch
     }
     if (strcmp(jws->scheme, "notary.x509") != 0 &&
         strcmp(jws->scheme, "notary.x509.signingAuthority") != 0) {
+        char buf[NAME_ESC_MAX];
+
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "signing scheme \"%s\" is not supported",
                           esc(buf, sizeof(buf), jws->scheme));
     }
@@ -665,8 +667,6 @@ enum pg_status pg_jws_check_header(const struct pg_jws *jws, enum pg_signing_sch
     enum pg_signing_scheme scheme = PG_SCHEME_X509;
     const struct pg_jws_time *signed_at;
     enum pg_status rc;
-    char a[32];
-    char b[32];
 
     rc = check_alg_cty(jws, err);
     if (rc == PG_OK) {
@@ -681,6 +681,9 @@ enum pg_status pg_jws_check_header(const struct pg_jws *jws, enum pg_signing_sch
     signed_at =
         scheme == PG_SCHEME_SIGNING_AUTHORITY ? &jws->authentic_signing_time : &jws->signing_time;
     if (jws->expiry.is_present && !time_after(&jws->expiry, signed_at)) {
+        char a[32];
+        char b[32];
+
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "expiry %s is not after the signing time %s",
                           pg_jws_format_time(jws->expiry.sec, a, sizeof(a)),
                           pg_jws_format_time(signed_at->sec, b, sizeof(b)));
@@ -699,9 +702,10 @@ enum pg_status pg_jws_verify_signature(const struct pg_jws *jws, EVP_PKEY *key,
     size_t len = plen + 1 + strlen(jws->payload_b64);
     unsigned char *input = NULL;
     enum pg_status rc;
-    char buf[NAME_ESC_MAX];
 
     if (jws->alg == NULL || want == NULL || strcmp(jws->alg, want) != 0) {
+        char buf[NAME_ESC_MAX];
+
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
                           "signature algorithm \"%s\" does not match the signing certificate's "
                           "key, which requires %s",

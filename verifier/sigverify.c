@@ -134,7 +134,6 @@ static int chain_has_cert(const struct ctx *c, X509 *trusted)
 static enum pg_status parse_envelope(struct ctx *c, struct pg_err *err)
 {
     const char *mt = c->in->envelope_media_type;
-    char buf[TEXT_MAX];
 
     if (mt == NULL) {
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "signature envelope has no media type");
@@ -144,6 +143,8 @@ static enum pg_status parse_envelope(struct ctx *c, struct pg_err *err)
                           "cose signature envelopes (" COSE_MEDIA_TYPE ") are not supported yet");
     }
     if (strcmp(mt, PG_JWS_MEDIA_TYPE) != 0) {
+        char buf[TEXT_MAX];
+
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
                           "signature envelope media type \"%s\" is neither " PG_JWS_MEDIA_TYPE
                           " nor " COSE_MEDIA_TYPE,
@@ -200,11 +201,12 @@ static enum pg_status verify_signature(struct ctx *c, struct pg_err *err)
 static enum pg_status parse_payload(struct ctx *c, struct pg_err *err)
 {
     json_error_t jerr;
-    char buf[TEXT_MAX];
 
     c->payload = json_loadb((const char *)c->jws->payload.data, c->jws->payload.len,
                             JSON_REJECT_DUPLICATES, &jerr);
     if (c->payload == NULL) {
+        char buf[TEXT_MAX];
+
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "signed payload is not valid json: %s",
                           pg_escape(buf, sizeof(buf), jerr.text, strlen(jerr.text)));
     }
@@ -355,13 +357,14 @@ static void check_expiry(struct ctx *c)
 {
     const struct pg_jws_time *exp = &c->jws->expiry;
     int64_t now = (int64_t)c->in->now;
-    char msg[PG_CHECK_MSG_MAX];
-    char when[32];
 
     if (is_skipped(c, PG_CHECK_EXPIRY)) {
         return;
     }
     if (exp->is_present && (now > exp->sec || (now == exp->sec && exp->nsec == 0))) {
+        char msg[PG_CHECK_MSG_MAX];
+        char when[32];
+
         snprintf(msg, sizeof(msg), "signature expired at %s",
                  pg_jws_format_time(exp->sec, when, sizeof(when)));
         record(c, PG_CHECK_EXPIRY, PG_ERR_SIG_EXPIRED, msg);
@@ -547,8 +550,6 @@ static enum pg_status check_target(const struct ctx *c, struct pg_err *err)
     const char *mt = json_string_value(json_object_get(ta, "mediaType"));
     const char *digest = json_string_value(json_object_get(ta, "digest"));
     const struct pg_descriptor *t = c->in->target;
-    char a[TEXT_MAX];
-    char b[TEXT_MAX];
 
     if (!json_is_object(ta) || mt == NULL || digest == NULL || !json_is_integer(size)) {
         return pg_err_set(err, PG_ERR_SIG_TARGET,
@@ -557,6 +558,9 @@ static enum pg_status check_target(const struct ctx *c, struct pg_err *err)
     }
     if (!same_string(mt, t->media_type) || !same_string(digest, t->digest) ||
         json_integer_value(size) != t->size) {
+        char a[TEXT_MAX];
+        char b[TEXT_MAX];
+
         return pg_err_set(err, PG_ERR_SIG_TARGET,
                           "the signature is for %s (%s, %lld bytes), not for the manifest %s "
                           "(%s, %lld bytes)",
