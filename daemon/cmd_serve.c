@@ -16,6 +16,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "enforce.h"
 #include "log.h"
 #include "mem.h"
 #include "proxy.h"
@@ -24,20 +25,30 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: pullgate serve [--config FILE] [--listen PATH] [--upstream PATH]\n"
-                 "                      [--workers N] [--queue-length N] [--cq-threads N]\n"
-                 "                      [--drain-timeout-ms MS] [--log-level LEVEL]\n"
-                 "\n"
-                 "Serves the CRI on --listen (a unix socket, mode 0660) and relays every\n"
-                 "call to the runtime at --upstream. Flags override the file; every flag\n"
-                 "is also a file key, with '_' for '-' (see docs/proxy.md).\n"
-                 "  --listen PATH          default /run/pullgate/pullgate.sock\n"
-                 "  --upstream PATH        default /run/containerd/containerd.sock\n"
-                 "  --workers N            pull hook threads, default 4\n"
-                 "  --queue-length N       pulls waiting for a thread, default 64\n"
-                 "  --cq-threads N         completion queue threads, default 2\n"
-                 "  --drain-timeout-ms MS  grace for calls at shutdown, default 10000\n"
-                 "  --log-level LEVEL      error, warning, info (default), debug\n");
+    fprintf(out,
+            "usage: pullgate serve [--config FILE] [--listen PATH] [--upstream PATH]\n"
+            "                      [--workers N] [--queue-length N] [--cq-threads N]\n"
+            "                      [--drain-timeout-ms MS] [--log-level LEVEL]\n"
+            "\n"
+            "Serves the CRI on --listen (a unix socket, mode 0660) and relays every\n"
+            "call to the runtime at --upstream. Flags override the file; every flag\n"
+            "is also a file key, with '_' for '-' (see docs/proxy.md).\n"
+            "  --listen PATH          default /run/pullgate/pullgate.sock\n"
+            "  --upstream PATH        default /run/containerd/containerd.sock\n"
+            "  --workers N            pull hook threads, default 4\n"
+            "  --queue-length N       pulls waiting for a thread, default 64\n"
+            "  --cq-threads N         completion queue threads, default 2\n"
+            "  --drain-timeout-ms MS  grace for calls at shutdown, default 10000\n"
+            "  --log-level LEVEL      error, warning, info (default), debug\n"
+            "  --notation-dir DIR     trust policy and stores, default /etc/pullgate/notation\n"
+            "  --plain-http HOST[:PORT]  a registry spoken to over plain HTTP (repeatable)\n"
+            "  --registry-ca-file FILE   CA bundle for registry TLS, default the system's\n"
+            "  --registry-timeout-ms MS  one registry request, default 30000\n"
+            "  --verify-timeout-ms MS    one whole verification, default 60000\n"
+            "  --max-signatures N     signatures tried per image, default 100\n"
+            "  --mode MODE            enforce (default) or dry-run: verify and log, never refuse\n"
+            "  --containerd-namespace NS  where CRI keeps images, default k8s.io\n"
+            "SIGHUP reloads the trust policy and trust stores.\n");
 }
 
 /* "--drain-timeout-ms" -> "drain_timeout_ms"; 0 if it is no flag. */
@@ -118,25 +129,64 @@ static enum pg_status load_config(struct pg_config *cfg, int argc, char **argv, 
     return apply_flags(cfg, argc, argv, 0, &file, err);
 }
 
-/* Blocks until SIGTERM or SIGINT; returns the signal. */
-static int wait_signal(const sigset_t *set)
+/* Blocks until SIGTERM or SIGINT, reloading on each SIGHUP; returns the signal. */
+static int wait_signal(const sigset_t *set, struct pg_enforcer *enforcer)
 {
+    struct pg_err err;
     int sig;
 
-    do {
+    for (;;) {
         sig = sigwaitinfo(set, NULL);
-    } while (sig < 0 && errno == EINTR);
-    return sig;
+        if (sig < 0 && errno == EINTR) {
+            continue;
+        }
+        if (sig != SIGHUP) {
+            return sig;
+        }
+        sd_notify(0, "RELOADING=1");
+        pg_err_init(&err);
+        if (pg_enforce_reload(enforcer, &err) == PG_OK) {
+            pg_log(LOG_NOTICE, "serve: trust policy and stores reloaded");
+        } else {
+            pg_log(LOG_ERR, "serve: reload refused, keeping the running policy: %s", err.msg);
+        }
+        sd_notify(0, "READY=1");
+    }
+}
+
+static enum pg_status make_enforcer(const struct pg_config *cfg, struct pg_enforcer **out,
+                                    struct pg_err *err)
+{
+    struct pg_enforce_options eo;
+
+    memset(&eo, 0, sizeof(eo));
+    eo.notation_dir = cfg->notation_dir;
+    eo.upstream_path = cfg->upstream;
+    eo.containerd_namespace = cfg->containerd_namespace;
+    eo.registry.ca_file = cfg->registry_ca_file;
+    eo.registry.plain_http_hosts = (const char *const *)cfg->plain_http;
+    eo.registry.n_plain_http_hosts = cfg->n_plain_http;
+    eo.registry.request_timeout_ms = cfg->registry_timeout_ms;
+    eo.verify_timeout_ms = cfg->verify_timeout_ms;
+    eo.max_signatures = (size_t)cfg->max_signatures;
+    eo.mode = cfg->dry_run ? PG_MODE_DRY_RUN : PG_MODE_ENFORCE;
+    return pg_enforce_new(&eo, out, err);
 }
 
 static int serve(const struct pg_config *cfg, const sigset_t *set)
 {
     struct pg_proxy_options opts;
     struct pg_proxy *proxy = NULL;
+    struct pg_enforcer *enforcer = NULL;
     struct pg_err err;
     int sig;
     int cancelled;
 
+    pg_err_init(&err);
+    if (make_enforcer(cfg, &enforcer, &err) != PG_OK) {
+        pg_log(LOG_ERR, "serve: %s", err.msg);
+        return 1;
+    }
     memset(&opts, 0, sizeof(opts));
     opts.listen_path = cfg->listen;
     opts.upstream_path = cfg->upstream;
@@ -144,18 +194,21 @@ static int serve(const struct pg_config *cfg, const sigset_t *set)
     opts.workers = cfg->workers;
     opts.queue_length = cfg->queue_length;
     opts.drain_timeout_ms = cfg->drain_timeout_ms;
-    pg_err_init(&err);
+    pg_enforce_hooks(enforcer, &opts.hooks);
     if (pg_proxy_start(&opts, &proxy, &err) != PG_OK) {
         pg_log(LOG_ERR, "serve: %s", err.msg);
+        pg_enforce_free(enforcer);
         return 1;
     }
-    pg_log(LOG_INFO, "serve: listening on %s, relaying to %s", cfg->listen, cfg->upstream);
+    pg_log(LOG_INFO, "serve: listening on %s, relaying to %s, verifying pulls (%s) with %s",
+           cfg->listen, cfg->upstream, cfg->dry_run ? "dry-run" : "enforce", cfg->notation_dir);
     sd_notify(0, "READY=1");
-    sig = wait_signal(set);
+    sig = wait_signal(set, enforcer);
     pg_log(LOG_INFO, "serve: %s received, draining calls for up to %d ms",
            sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->drain_timeout_ms);
     sd_notify(0, "STOPPING=1");
     cancelled = pg_proxy_stop(proxy);
+    pg_enforce_free(enforcer);
     pg_log(LOG_INFO, "serve: stopped (%d call(s) cancelled)", cancelled);
     return 0;
 }
@@ -175,6 +228,7 @@ int pg_cmd_serve(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     pg_err_init(&err);

@@ -20,6 +20,8 @@
 
 #define DEFAULT_LISTEN "/run/pullgate/pullgate.sock"
 #define DEFAULT_UPSTREAM "/run/containerd/containerd.sock"
+#define DEFAULT_NOTATION_DIR "/etc/pullgate/notation"
+#define DEFAULT_NAMESPACE "k8s.io"
 #define ESC_MAX 128
 
 struct int_key {
@@ -34,6 +36,9 @@ static const struct int_key int_keys[] = {
     {"queue_length", offsetof(struct pg_config, queue_length), 1, 65536},
     {"cq_threads", offsetof(struct pg_config, cq_threads), 1, 64},
     {"drain_timeout_ms", offsetof(struct pg_config, drain_timeout_ms), 0, 3600000},
+    {"registry_timeout_ms", offsetof(struct pg_config, registry_timeout_ms), 100, 600000},
+    {"verify_timeout_ms", offsetof(struct pg_config, verify_timeout_ms), 100, 3600000},
+    {"max_signatures", offsetof(struct pg_config, max_signatures), 1, 1000},
 };
 
 static enum pg_status set_int(struct pg_config *cfg, const struct int_key *k, const char *value,
@@ -89,6 +94,118 @@ static enum pg_status set_path(char **slot, const char *key, const char *value, 
     return PG_OK;
 }
 
+/* A directory or file path: absolute, no control characters. */
+static enum pg_status set_file(char **slot, const char *key, const char *value, struct pg_err *err)
+{
+    char esc[ESC_MAX];
+    char *copy;
+
+    for (size_t i = 0; value[i] != '\0'; i++) {
+        if (iscntrl((unsigned char)value[i])) {
+            value = "";
+            break;
+        }
+    }
+    if (value[0] != '/' || strlen(value) > PG_CONFIG_LINE_MAX) {
+        return pg_err_set(err, PG_ERR_CONFIG, "%s: \"%s\" is not an absolute path", key,
+                          pg_escape(esc, sizeof(esc), value, strlen(value)));
+    }
+    copy = pg_strdup(value);
+    if (copy == NULL) {
+        return pg_err_set(err, PG_ERR_NOMEM, "%s: out of memory", key);
+    }
+    pg_free(*slot);
+    *slot = copy;
+    return PG_OK;
+}
+
+/* One registry host[:port], as it appears in image references. */
+static int is_host(const char *s, size_t n)
+{
+    if (n == 0 || n > 255) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!isalnum((unsigned char)s[i]) && strchr(".-:[]", s[i]) == NULL) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Appends each comma-separated host of value to the plain-HTTP list. */
+static enum pg_status add_plain_http(struct pg_config *cfg, const char *value, struct pg_err *err)
+{
+    char esc[ESC_MAX];
+    const char *p = value;
+
+    while (*p != '\0') {
+        const char *end = strchr(p, ',');
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        char **grown;
+        char *host;
+
+        while (n > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            n--;
+        }
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) {
+            n--;
+        }
+        if (!is_host(p, n) || cfg->n_plain_http == PG_CONFIG_PLAIN_HTTP_MAX) {
+            return pg_err_set(err, PG_ERR_CONFIG,
+                              "plain_http: \"%s\" is not a host[:port] (or more than %d hosts)",
+                              pg_escape(esc, sizeof(esc), p, n), PG_CONFIG_PLAIN_HTTP_MAX);
+        }
+        grown = pg_realloc(cfg->plain_http, (cfg->n_plain_http + 1) * sizeof(*grown));
+        host = pg_strndup(p, n);
+        if (grown == NULL || host == NULL) {
+            pg_free(host);
+            if (grown != NULL) {
+                cfg->plain_http = grown;
+            }
+            return pg_err_set(err, PG_ERR_NOMEM, "plain_http: out of memory");
+        }
+        cfg->plain_http = grown;
+        cfg->plain_http[cfg->n_plain_http++] = host;
+        p = end != NULL ? end + 1 : p + n;
+    }
+    return PG_OK;
+}
+
+static enum pg_status set_mode(struct pg_config *cfg, const char *value, struct pg_err *err)
+{
+    char esc[ESC_MAX];
+
+    if (strcmp(value, "enforce") == 0) {
+        cfg->dry_run = 0;
+    } else if (strcmp(value, "dry-run") == 0) {
+        cfg->dry_run = 1;
+    } else {
+        return pg_err_set(err, PG_ERR_CONFIG, "mode: \"%s\" is not enforce or dry-run",
+                          pg_escape(esc, sizeof(esc), value, strlen(value)));
+    }
+    return PG_OK;
+}
+
+static enum pg_status set_namespace(struct pg_config *cfg, const char *value, struct pg_err *err)
+{
+    char esc[ESC_MAX];
+    char *copy;
+
+    if (!is_host(value, strlen(value)) || strchr(value, ':') != NULL) {
+        return pg_err_set(err, PG_ERR_CONFIG, "containerd_namespace: \"%s\" is not a name",
+                          pg_escape(esc, sizeof(esc), value, strlen(value)));
+    }
+    copy = pg_strdup(value);
+    if (copy == NULL) {
+        return pg_err_set(err, PG_ERR_NOMEM, "containerd_namespace: out of memory");
+    }
+    pg_free(cfg->containerd_namespace);
+    cfg->containerd_namespace = copy;
+    return PG_OK;
+}
+
 static enum pg_status set_log_level(struct pg_config *cfg, const char *value, struct pg_err *err)
 {
     char esc[ESC_MAX];
@@ -111,9 +228,15 @@ enum pg_status pg_config_defaults(struct pg_config *cfg, struct pg_err *err)
     cfg->cq_threads = 2;
     cfg->drain_timeout_ms = 10000;
     cfg->log_level = LOG_INFO;
+    cfg->registry_timeout_ms = 30000;
+    cfg->verify_timeout_ms = 60000;
+    cfg->max_signatures = 100;
     cfg->listen = pg_strdup(DEFAULT_LISTEN);
     cfg->upstream = pg_strdup(DEFAULT_UPSTREAM);
-    if (cfg->listen == NULL || cfg->upstream == NULL) {
+    cfg->notation_dir = pg_strdup(DEFAULT_NOTATION_DIR);
+    cfg->containerd_namespace = pg_strdup(DEFAULT_NAMESPACE);
+    if (cfg->listen == NULL || cfg->upstream == NULL || cfg->notation_dir == NULL ||
+        cfg->containerd_namespace == NULL) {
         pg_config_free(cfg);
         return pg_err_set(err, PG_ERR_NOMEM, "configuration defaults: out of memory");
     }
@@ -134,6 +257,21 @@ enum pg_status pg_config_set(struct pg_config *cfg, const char *key, const char 
     }
     if (strcmp(key, "log_level") == 0) {
         return set_log_level(cfg, value, err);
+    }
+    if (strcmp(key, "notation_dir") == 0) {
+        return set_file(&cfg->notation_dir, key, value, err);
+    }
+    if (strcmp(key, "registry_ca_file") == 0) {
+        return set_file(&cfg->registry_ca_file, key, value, err);
+    }
+    if (strcmp(key, "plain_http") == 0) {
+        return add_plain_http(cfg, value, err);
+    }
+    if (strcmp(key, "mode") == 0) {
+        return set_mode(cfg, value, err);
+    }
+    if (strcmp(key, "containerd_namespace") == 0) {
+        return set_namespace(cfg, value, err);
     }
     for (i = 0; i < sizeof(int_keys) / sizeof(int_keys[0]); i++) {
         if (strcmp(key, int_keys[i].name) == 0) {
@@ -268,6 +406,12 @@ void pg_config_free(struct pg_config *cfg)
     }
     pg_free(cfg->listen);
     pg_free(cfg->upstream);
-    cfg->listen = NULL;
-    cfg->upstream = NULL;
+    pg_free(cfg->notation_dir);
+    pg_free(cfg->registry_ca_file);
+    pg_free(cfg->containerd_namespace);
+    for (size_t i = 0; i < cfg->n_plain_http; i++) {
+        pg_free(cfg->plain_http[i]);
+    }
+    pg_free(cfg->plain_http);
+    memset(cfg, 0, sizeof(*cfg));
 }

@@ -22,7 +22,20 @@ struct pg_config {
     int cq_threads;       /* completion queues, one thread each */
     int drain_timeout_ms; /* grace for in-flight calls at shutdown */
     int log_level;        /* syslog priority, LOG_INFO by default */
+
+    /* Verification (see docs/configuration.md). */
+    char *notation_dir; /* trustpolicy.json, truststore/, plugins/; owned */
+    char **plain_http;  /* registries spoken to over plain HTTP; owned */
+    size_t n_plain_http;
+    char *registry_ca_file;     /* CA bundle for registry TLS; NULL: the system's */
+    int registry_timeout_ms;    /* one registry request */
+    int verify_timeout_ms;      /* one whole verification */
+    int max_signatures;         /* signatures tried per image */
+    int dry_run;                /* 1: log refusals but forward every pull */
+    char *containerd_namespace; /* where CRI keeps images; owned */
 };
+
+#define PG_CONFIG_PLAIN_HTTP_MAX 64
 
 /* Fills cfg with the defaults. Free the strings with pg_config_free. */
 enum pg_status pg_config_defaults(struct pg_config *cfg, struct pg_err *err);
