@@ -18,7 +18,8 @@ pg_pullgate_has_serve || pg_skip "$PG_PULLGATE has no working serve command"
 pg_tmpdir
 pg_start_registry
 pg_start_containerd
-pg_start_pullgate --log-level warning
+pg_start_pullgate --log-level warning --notation-dir "$(pg_notation_skip_dir)" \
+    --plain-http "$PG_REGISTRY"
 
 IMAGE=$PG_REGISTRY/bench/hello:v1
 pg_push_image bench/hello:v1 >/dev/null ||

@@ -312,6 +312,28 @@ pg_pullgate_has_serve()
     "$PG_PULLGATE" serve --help >/dev/null 2>&1
 }
 
+# Writes a notation directory whose trust policy skips verification for every
+# repository, so pullgate forwards pulls unchanged; prints its path. For tests
+# of the proxy itself, not of verification.
+pg_notation_skip_dir()
+{
+    local dir=$PG_TMP/notation-skip
+    mkdir -p "$dir"
+    cat >"$dir/trustpolicy.json" <<'CFG'
+{
+  "version": "1.0",
+  "trustPolicies": [
+    {
+      "name": "e2e-skip-all",
+      "registryScopes": ["*"],
+      "signatureVerification": {"level": "skip"}
+    }
+  ]
+}
+CFG
+    echo "$dir"
+}
+
 # pg_start_pullgate [EXTRA ARGS...]: starts pullgate serve in front of
 # containerd. $PG_PULLGATE_ARGS (split on spaces) comes before the extra args.
 # Sets PG_PROXY_SOCK and PG_PULLGATE_PID.

@@ -19,7 +19,10 @@ pg_pullgate_has_serve || pg_skip "$PG_PULLGATE has no working serve command"
 pg_tmpdir
 pg_start_registry
 pg_start_containerd
-pg_start_pullgate --log-level debug
+# A trust policy of level skip: pulls go through unverified and unchanged,
+# so only the relay itself is under test here.
+pg_start_pullgate --log-level debug --notation-dir "$(pg_notation_skip_dir)" \
+    --plain-http "$PG_REGISTRY"
 
 export PG_REGISTRY
 R=$PG_REGISTRY
