@@ -61,7 +61,7 @@ static const struct {
 
 static int buf_put(struct buf *b, const void *p, size_t n)
 {
-    if (b->cap - b->len <= n) {
+    if (b->p == NULL || b->cap - b->len <= n) {
         size_t cap = b->cap == 0 ? 64 : b->cap;
         char *np;
 
@@ -419,11 +419,11 @@ static struct pg_dn_attr *find_attr(const struct pg_dn *dn, const char *type)
 static enum pg_status map_add(struct pg_dn *dn, struct raw_attr *a, const char *what, const char *s,
                               size_t len, struct pg_err *err)
 {
-    struct pg_dn_attr *have;
-    char why[96];
+    struct pg_dn_attr *have = find_attr(dn, a->type);
 
-    have = find_attr(dn, a->type);
     if (have != NULL && have->value_len > 0) {
+        char why[96];
+
         snprintf(why, sizeof(why), "repeats the attribute type \"%.40s\"", a->type);
         return dn_error(err, PG_ERR_PARSE, what, s, len, why);
     }
@@ -451,10 +451,11 @@ static enum pg_status apply_rules(struct raw_list *list, const char *what, const
                                   size_t len, struct pg_dn *dn, struct pg_err *err)
 {
     static const char *const mandatory[] = {"C", "ST", "O"};
-    enum pg_status st;
     size_t i;
 
     for (i = 0; i < list->n; i++) {
+        enum pg_status st;
+
         if (i + 1 < list->n && list->a[i + 1].rdn == list->a[i].rdn) {
             return dn_error(err, PG_ERR_PARSE, what, s, len,
                             "has a multi-valued RDN, which is not supported");
@@ -509,6 +510,9 @@ static enum pg_status parse_dn(const char *s, size_t len, const char *what, stru
     struct pg_dn dn = {NULL, 0};
     enum pg_status rc;
 
+    if (s == NULL) {
+        return pg_err_set(err, PG_ERR_INVALID_ARG, "no %s given", what);
+    }
     if (memmem(s, len, "=#", 2) != NULL) {
         return dn_error(err, PG_ERR_PARSE, what, s, len,
                         "contains \"=#\"; hex-encoded attribute values are not supported");
@@ -735,7 +739,6 @@ struct subject {
     size_t n_named[N_NAMED];
     struct rdn_text rdns[N_NAMED + PG_DN_MAX_ATTRS];
     size_t n_rdns;
-    size_t n_entries;
 };
 
 static void subject_clear(struct subject *sj)

@@ -43,7 +43,6 @@ static enum pg_status parse_identities(const struct pg_statement *st, struct pg_
     for (i = 0; i < st->n_identities && rc == PG_OK; i++) {
         const char *id = st->identities[i];
         struct pg_err local;
-        char name[ESC];
 
         if (strncmp(id, X509_PREFIX, strlen(X509_PREFIX)) != 0) {
             continue;
@@ -53,6 +52,8 @@ static enum pg_status parse_identities(const struct pg_statement *st, struct pg_
         if (rc == PG_OK) {
             n++;
         } else {
+            char name[ESC];
+
             rc = pg_err_set(err, rc == PG_ERR_NOMEM ? rc : PG_ERR_SIG_IDENTITY,
                             "trust policy statement \"%s\" has a trusted identity that cannot "
                             "be used: %s",
@@ -85,12 +86,34 @@ static enum pg_status no_match(const struct pg_statement *st, X509 *leaf, struct
                       esc, pg_escape(name, sizeof(name), st->name, strlen(st->name)));
 }
 
+/* PG_OK when the leaf's subject holds every attribute of one of trusted[0..n). */
+static enum pg_status match_leaf(const struct pg_statement *st, const struct pg_dn *trusted,
+                                 size_t n, X509 *leaf, struct pg_err *err)
+{
+    struct pg_dn subject = {NULL, 0};
+    struct pg_err local;
+    enum pg_status rc;
+    size_t i;
+
+    pg_err_init(&local);
+    rc = pg_dn_from_cert(leaf, &subject, &local);
+    if (rc != PG_OK) {
+        return pg_err_set(err, rc == PG_ERR_NOMEM ? rc : PG_ERR_SIG_IDENTITY,
+                          "signing certificate subject cannot match x509.subject identities: %s",
+                          local.msg);
+    }
+    rc = PG_ERR_SIG_IDENTITY;
+    for (i = 0; i < n && rc != PG_OK; i++) {
+        rc = pg_dn_is_subset(&trusted[i], &subject) ? PG_OK : rc;
+    }
+    pg_dn_clear(&subject);
+    return rc == PG_OK ? PG_OK : no_match(st, leaf, err);
+}
+
 enum pg_status pg_identity_check(const struct pg_statement *statement, X509 *leaf,
                                  struct pg_err *err)
 {
     struct pg_dn *trusted = NULL;
-    struct pg_dn subject = {NULL, 0};
-    struct pg_err local;
     char name[ESC];
     size_t n = 0;
     size_t i;
@@ -117,26 +140,11 @@ enum pg_status pg_identity_check(const struct pg_statement *statement, X509 *lea
         rc = pg_err_set(err, PG_ERR_INVALID_ARG, "no signing certificate given");
         goto out;
     }
-    pg_err_init(&local);
-    rc = pg_dn_from_cert(leaf, &subject, &local);
-    if (rc != PG_OK) {
-        rc = pg_err_set(err, rc == PG_ERR_NOMEM ? rc : PG_ERR_SIG_IDENTITY,
-                        "signing certificate subject cannot match x509.subject identities: %s",
-                        local.msg);
-        goto out;
-    }
-    rc = PG_ERR_SIG_IDENTITY;
-    for (i = 0; i < n && rc != PG_OK; i++) {
-        rc = pg_dn_is_subset(&trusted[i], &subject) ? PG_OK : rc;
-    }
-    if (rc != PG_OK) {
-        rc = no_match(statement, leaf, err);
-    }
+    rc = match_leaf(statement, trusted, n, leaf, err);
 out:
     for (i = 0; trusted != NULL && i < n; i++) {
         pg_dn_clear(&trusted[i]);
     }
     pg_free(trusted);
-    pg_dn_clear(&subject);
     return rc;
 }

@@ -48,13 +48,6 @@ struct pg_policy {
     size_t n;
 };
 
-/* Decoding state: the document and where in it we are, for messages. */
-struct decoder {
-    struct pg_policy *policy;
-    struct raw_statement *raw;
-    struct pg_err *err;
-};
-
 static const enum pg_action level_actions[][PG_CHECK_COUNT] = {
     [PG_LEVEL_STRICT] = {PG_ACTION_ENFORCE, PG_ACTION_ENFORCE, PG_ACTION_ENFORCE, PG_ACTION_ENFORCE,
                          PG_ACTION_ENFORCE},
@@ -419,13 +412,14 @@ static enum pg_status check_level(struct pg_statement *st, const struct raw_stat
     static const char *const levels[] = {"strict", "permissive", "audit", "skip"};
     int level = lookup(raw->level, levels, 4);
     enum pg_status rc = PG_OK;
-    char e1[ESC];
     size_t i;
 
     if (raw->level[0] == '\0') {
         return stmt_err(err, st, "signatureVerification.level is missing");
     }
     if (level < 0) {
+        char e1[ESC];
+
         return stmt_err(err, st,
                         "signatureVerification.level \"%s\" is not one of strict, permissive, "
                         "audit, skip",
@@ -478,54 +472,69 @@ static int is_store_name(const char *s)
     return i > 0;
 }
 
+/* The store type named by s[0..len), or -1. */
+static int store_type(const char *s, size_t len)
+{
+    static const char *const types[] = {"ca", "signingAuthority", "tsa"};
+    int k;
+
+    for (k = 0; k < 3; k++) {
+        if (strlen(types[k]) == len && memcmp(s, types[k], len) == 0) {
+            return k;
+        }
+    }
+    return -1;
+}
+
+/* One "type:name" entry of trustStores into *ref. */
+static enum pg_status check_store(const struct pg_statement *st, const char *s,
+                                  struct pg_store_ref *ref, struct pg_err *err)
+{
+    const char *colon = strchr(s, ':');
+    char e1[ESC];
+    char e2[ESC];
+    int t;
+
+    if (colon == NULL) {
+        return stmt_err(err, st, "trust store \"%s\" is not of the form type:name", esc(e1, s));
+    }
+    t = store_type(s, (size_t)(colon - s));
+    if (t < 0) {
+        return stmt_err(err, st,
+                        "trust store \"%s\" has a type that is not one of ca, "
+                        "signingAuthority, tsa",
+                        esc(e1, s));
+    }
+    if (!is_store_name(colon + 1)) {
+        return stmt_err(err, st,
+                        "trust store \"%s\" has the name \"%s\", which does not "
+                        "match [a-zA-Z0-9_.-]+",
+                        esc(e1, s), esc(e2, colon + 1));
+    }
+    ref->name = pg_strdup(colon + 1);
+    if (ref->name == NULL) {
+        return pg_err_set(err, PG_ERR_NOMEM, "out of memory reading a policy");
+    }
+    ref->type = (enum pg_store_type)t;
+    return PG_OK;
+}
+
 /* Each "type:name" of trustStores into st->stores. */
 static enum pg_status check_stores(struct pg_statement *st, const struct raw_statement *raw,
                                    struct pg_err *err)
 {
-    static const char *const types[] = {"ca", "signingAuthority", "tsa"};
-    char e1[ESC];
-    char e2[ESC];
+    enum pg_status rc = PG_OK;
     size_t i;
 
     st->stores = pg_calloc(raw->n_stores + 1, sizeof(*st->stores));
     if (st->stores == NULL) {
         return pg_err_set(err, PG_ERR_NOMEM, "out of memory reading a policy");
     }
-    for (i = 0; i < raw->n_stores; i++) {
-        const char *s = raw->stores[i];
-        const char *colon = strchr(s, ':');
-        int t = -1;
-        int k;
-
-        for (k = 0; k < 3 && colon != NULL; k++) {
-            if (strlen(types[k]) == (size_t)(colon - s) &&
-                memcmp(s, types[k], strlen(types[k])) == 0) {
-                t = k;
-            }
-        }
-        if (colon == NULL) {
-            return stmt_err(err, st, "trust store \"%s\" is not of the form type:name", esc(e1, s));
-        }
-        if (t < 0) {
-            return stmt_err(err, st,
-                            "trust store \"%s\" has a type that is not one of ca, "
-                            "signingAuthority, tsa",
-                            esc(e1, s));
-        }
-        if (!is_store_name(colon + 1)) {
-            return stmt_err(err, st,
-                            "trust store \"%s\" has the name \"%s\", which does not "
-                            "match [a-zA-Z0-9_.-]+",
-                            esc(e1, s), esc(e2, colon + 1));
-        }
-        st->stores[i].name = pg_strdup(colon + 1);
-        if (st->stores[i].name == NULL) {
-            return pg_err_set(err, PG_ERR_NOMEM, "out of memory reading a policy");
-        }
-        st->stores[i].type = (enum pg_store_type)t;
-        st->n_stores = i + 1;
+    for (i = 0; i < raw->n_stores && rc == PG_OK; i++) {
+        rc = check_store(st, raw->stores[i], &st->stores[i], err);
+        st->n_stores = rc == PG_OK ? i + 1 : i;
     }
-    return PG_OK;
+    return rc;
 }
 
 /* No x509.subject identity may be a subset of another one. */
@@ -829,8 +838,6 @@ static enum pg_status check_unique_scopes(const struct pg_policy *p, struct pg_e
     size_t n = 0;
     size_t i;
     size_t j;
-    char e1[ESC];
-    char e2[ESC];
 
     for (i = 0; i < p->n; i++) {
         n += p->statements[i].n_scopes;
@@ -856,10 +863,13 @@ static enum pg_status check_unique_scopes(const struct pg_policy *p, struct pg_e
     }
     if (again != NULL) {
         const struct pg_statement *st = &p->statements[again->statement];
+        char e1[ESC];
 
         if (first->statement == again->statement) {
             stmt_err(err, st, "registry scope \"%s\" appears twice", esc(e1, again->scope));
         } else {
+            char e2[ESC];
+
             stmt_err(err, st,
                      "registry scope \"%s\" is also used by statement \"%s\"; a scope "
                      "may appear in only one statement",
@@ -875,7 +885,6 @@ static enum pg_status validate(struct pg_policy *p, const struct raw_statement *
                                struct pg_err *err)
 {
     enum pg_status rc = PG_OK;
-    char e1[ESC];
     size_t i;
 
     if (p->version[0] == '\0') {
@@ -883,11 +892,13 @@ static enum pg_status validate(struct pg_policy *p, const struct raw_statement *
                           "trust policy has no version; it must be \"1.0\"");
     }
     if (strcmp(p->version, "1.0") != 0) {
+        char e1[ESC];
+
         return pg_err_set(err, PG_ERR_POLICY_INVALID,
                           "trust policy version \"%s\" is not supported; it must be \"1.0\"",
                           esc(e1, p->version));
     }
-    if (p->n == 0) {
+    if (p->n == 0 || raw == NULL) {
         return pg_err_set(err, PG_ERR_POLICY_INVALID, "trust policy has no statements");
     }
     for (i = 0; i < p->n && rc == PG_OK; i++) {
@@ -932,7 +943,7 @@ enum pg_status pg_policy_parse(const char *json, size_t len, struct pg_policy **
         return pg_err_set(err, PG_ERR_INVALID_ARG, "no trust policy given");
     }
     if (len > PG_POLICY_MAX_BYTES) {
-        return pg_err_set(err, PG_ERR_LIMIT, "trust policy is larger than %d bytes",
+        return pg_err_set(err, PG_ERR_LIMIT, "trust policy is larger than %zu bytes",
                           PG_POLICY_MAX_BYTES);
     }
     root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -1028,7 +1039,7 @@ static enum pg_status read_bounded(int fd, const char *path, char **out, size_t 
         len += (size_t)n;
     }
     pg_free(buf);
-    return pg_err_set(err, PG_ERR_LIMIT, "%s: the trust policy is larger than %d bytes", path,
+    return pg_err_set(err, PG_ERR_LIMIT, "%s: the trust policy is larger than %zu bytes", path,
                       PG_POLICY_MAX_BYTES);
 }
 
@@ -1036,6 +1047,7 @@ static enum pg_status read_bounded(int fd, const char *path, char **out, size_t 
 static enum pg_status load_file(const char *path, struct pg_policy **out_policy, struct pg_err *err)
 {
     struct pg_err local;
+    struct pg_policy *p = NULL;
     char *buf = NULL;
     size_t len = 0;
     int fd = -1;
@@ -1051,17 +1063,17 @@ static enum pg_status load_file(const char *path, struct pg_policy **out_policy,
         return rc;
     }
     pg_err_init(&local);
-    rc = pg_policy_parse(buf, len, out_policy, &local);
+    rc = pg_policy_parse(buf, len, &p, &local);
     pg_free(buf);
     if (rc != PG_OK) {
         return pg_err_set(err, rc, "%s: %s", path, local.msg);
     }
-    (*out_policy)->path = pg_strdup(path);
-    if ((*out_policy)->path == NULL) {
-        pg_policy_free(*out_policy);
-        *out_policy = NULL;
+    p->path = pg_strdup(path);
+    if (p->path == NULL) {
+        pg_policy_free(p);
         return pg_err_set(err, PG_ERR_NOMEM, "out of memory reading %s", path);
     }
+    *out_policy = p;
     return PG_OK;
 }
 

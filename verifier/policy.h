@@ -13,7 +13,7 @@
 #include "status.h"
 #include "types.h"
 
-#define PG_POLICY_MAX_BYTES (1024 * 1024) /* larger documents are refused */
+#define PG_POLICY_MAX_BYTES ((size_t)1024 * 1024) /* larger documents are refused */
 #define PG_POLICY_MAX_STATEMENTS 1024
 #define PG_POLICY_MAX_SCOPES 4096    /* per statement */
 #define PG_POLICY_MAX_STORES 64      /* per statement */

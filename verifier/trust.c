@@ -191,13 +191,14 @@ enum pg_status pg_trust_store_certs(const struct pg_trust *trust, enum pg_store_
                                     struct pg_err *err)
 {
     const struct trust_store *s;
-    char esc[ESC];
 
     if (trust == NULL || name == NULL || out_certs == NULL) {
         return pg_err_set(err, PG_ERR_INVALID_ARG, "no trust configuration or store given");
     }
     s = find_store(trust, type, name);
     if (s == NULL) {
+        char esc[ESC];
+
         return pg_err_set(
             err, PG_ERR_TRUSTSTORE, "trust store %s:%s is not named by the trust policy",
             pg_store_type_name(type), pg_escape(esc, sizeof(esc), name, strlen(name)));

@@ -27,9 +27,9 @@ static X509 *leaf(void)
     static X509 *cert;
     static const char *const fields[][2] = {
         {"C", "US"}, {"ST", "WA"}, {"L", "Seattle"}, {"O", "Notary"}, {"CN", "e2e"}};
-    size_t i;
-
     if (cert == NULL) {
+        size_t i;
+
         cert = X509_new();
         for (i = 0; cert != NULL && i < 5; i++) {
             X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), fields[i][0], MBSTRING_ASC,
