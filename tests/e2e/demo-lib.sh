@@ -28,8 +28,9 @@ application/vnd.docker.distribution.manifest.list.v2+json"
 # Skips unless the notation-go vectors the demo publishes are present.
 pg_require_alpine()
 {
-    [ -f "$PG_ALPINE_LAYOUT/index.json" ] && [ -f "$PG_ALPINE_SIG" ] ||
+    if [ ! -f "$PG_ALPINE_LAYOUT/index.json" ] || [ ! -f "$PG_ALPINE_SIG" ]; then
         pg_skip "no notation-go test data under $PG_VECTORS"
+    fi
 }
 
 # pg_manifest_get REPO REF: prints the manifest body as the registry stores it.
@@ -109,11 +110,15 @@ pg_cert_subject()
 }
 
 # pg_publish_alpine REPO:TAG: the alpine image of the notation-go layout with
-# its real notation signature. Prints the manifest digest.
+# its real notation signature. Prints the manifest digest ($PG_ALPINE_DIGEST).
 pg_publish_alpine()
 {
     local repo=${1%:*} digest
     digest=$("$PG_PUSH" --registry "$PG_REGISTRY" layout "$1" "$PG_ALPINE_LAYOUT") || return 1
+    if [ "$digest" != "$PG_ALPINE_DIGEST" ]; then
+        echo "pushed $1 as $digest, not $PG_ALPINE_DIGEST" >&2
+        return 1
+    fi
     pg_attach_signature "$repo" "$digest" "$PG_ALPINE_SIG" >/dev/null || return 1
     echo "$digest"
 }
