@@ -21,8 +21,6 @@
 #include "mem.h"
 #include "proxy.h"
 
-#define FLAG_KEY_MAX 64
-
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -31,8 +29,9 @@ static void usage(FILE *out)
             "                      [--drain-timeout-ms MS] [--log-level LEVEL]\n"
             "\n"
             "Serves the CRI on --listen (a unix socket, mode 0660) and relays every\n"
-            "call to the runtime at --upstream. Flags override the file; every flag\n"
-            "is also a file key, with '_' for '-' (see docs/proxy.md).\n"
+            "call to the runtime at --upstream. Settings come from FILE, default\n"
+            "/etc/pullgate/pullgate.conf if it exists; flags override the file; every\n"
+            "flag is also a file key, with '_' for '-' (see docs/configuration.md).\n"
             "  --listen PATH          default /run/pullgate/pullgate.sock\n"
             "  --upstream PATH        default /run/containerd/containerd.sock\n"
             "  --workers N            pull hook threads, default 4\n"
@@ -51,56 +50,6 @@ static void usage(FILE *out)
             "SIGHUP reloads the trust policy and trust stores.\n");
 }
 
-/* "--drain-timeout-ms" -> "drain_timeout_ms"; 0 if it is no flag. */
-static int flag_to_key(const char *flag, char *key, size_t key_len)
-{
-    size_t i;
-
-    if (strncmp(flag, "--", 2) != 0 || flag[2] == '\0' || strlen(flag + 2) >= key_len) {
-        return 0;
-    }
-    for (i = 0; flag[2 + i] != '\0'; i++) {
-        key[i] = flag[2 + i] == '-' ? '_' : flag[2 + i];
-    }
-    key[i] = '\0';
-    return 1;
-}
-
-/* Applies the flags, or with only_config just finds --config. */
-static enum pg_status apply_flags(struct pg_config *cfg, int argc, char **argv, int only_config,
-                                  const char **out_config, struct pg_err *err)
-{
-    char key[FLAG_KEY_MAX];
-    char esc[128];
-    int i;
-
-    for (i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *eq = strchr(arg, '=');
-        char flag[FLAG_KEY_MAX + 2];
-        const char *value;
-
-        snprintf(flag, sizeof(flag), "%.*s", eq != NULL ? (int)(eq - arg) : (int)strlen(arg), arg);
-        if (!flag_to_key(flag, key, sizeof(key))) {
-            return pg_err_set(err, PG_ERR_CONFIG, "unexpected argument \"%s\"",
-                              pg_escape(esc, sizeof(esc), arg, strlen(arg)));
-        }
-        if (eq != NULL) {
-            value = eq + 1;
-        } else if (i + 1 < argc) {
-            value = argv[++i];
-        } else {
-            return pg_err_set(err, PG_ERR_CONFIG, "%s needs a value", flag);
-        }
-        if (strcmp(key, "config") == 0) {
-            *out_config = value;
-        } else if (!only_config && pg_config_set(cfg, key, value, err) != PG_OK) {
-            return err->status;
-        }
-    }
-    return PG_OK;
-}
-
 static int wants_help(int argc, char **argv)
 {
     int i;
@@ -111,22 +60,6 @@ static int wants_help(int argc, char **argv)
         }
     }
     return 0;
-}
-
-static enum pg_status load_config(struct pg_config *cfg, int argc, char **argv, struct pg_err *err)
-{
-    const char *file = NULL;
-
-    if (pg_config_defaults(cfg, err) != PG_OK) {
-        return err->status;
-    }
-    if (apply_flags(cfg, argc, argv, 1, &file, err) != PG_OK) {
-        return err->status;
-    }
-    if (file != NULL && pg_config_load_file(cfg, file, err) != PG_OK) {
-        return err->status;
-    }
-    return apply_flags(cfg, argc, argv, 0, &file, err);
 }
 
 /* Blocks until SIGTERM or SIGINT, reloading on each SIGHUP; returns the signal. */
@@ -233,7 +166,7 @@ int pg_cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     pg_err_init(&err);
     memset(&cfg, 0, sizeof(cfg));
-    if (load_config(&cfg, argc, argv, &err) != PG_OK) {
+    if (pg_config_load(&cfg, PG_CONFIG_DEFAULT_FILE, argc, argv, NULL, &err) != PG_OK) {
         fprintf(stderr, "pullgate serve: %s\n", err.msg);
         pg_config_free(&cfg);
         return 2;

@@ -11,5 +11,6 @@
 int pg_cmd_serve(int argc, char **argv);
 int pg_cmd_verify(int argc, char **argv);
 int pg_cmd_policy(int argc, char **argv);
+int pg_cmd_config(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 
@@ -23,6 +24,7 @@
 #define DEFAULT_NOTATION_DIR "/etc/pullgate/notation"
 #define DEFAULT_NAMESPACE "k8s.io"
 #define ESC_MAX 128
+#define FLAG_KEY_MAX 64
 
 struct int_key {
     const char *name;
@@ -261,6 +263,11 @@ enum pg_status pg_config_set(struct pg_config *cfg, const char *key, const char 
     if (strcmp(key, "notation_dir") == 0) {
         return set_file(&cfg->notation_dir, key, value, err);
     }
+    if (strcmp(key, "registry_ca_file") == 0 && value[0] == '\0') {
+        pg_free(cfg->registry_ca_file); /* empty: the system's CA bundle */
+        cfg->registry_ca_file = NULL;
+        return PG_OK;
+    }
     if (strcmp(key, "registry_ca_file") == 0) {
         return set_file(&cfg->registry_ca_file, key, value, err);
     }
@@ -414,4 +421,141 @@ void pg_config_free(struct pg_config *cfg)
     }
     pg_free(cfg->plain_http);
     memset(cfg, 0, sizeof(*cfg));
+}
+
+/* "--drain-timeout-ms" -> "drain_timeout_ms"; 0 if it is no flag. */
+static int flag_to_key(const char *flag, char *key, size_t key_len)
+{
+    size_t i;
+
+    if (strncmp(flag, "--", 2) != 0 || flag[2] == '\0' || strlen(flag + 2) >= key_len) {
+        return 0;
+    }
+    for (i = 0; flag[2 + i] != '\0'; i++) {
+        key[i] = flag[2 + i] == '-' ? '_' : flag[2 + i];
+    }
+    key[i] = '\0';
+    return 1;
+}
+
+/* Applies the flags, or with only_config just finds --config. */
+static enum pg_status apply_flags(struct pg_config *cfg, int argc, char **argv, int only_config,
+                                  const char **out_config, struct pg_err *err)
+{
+    char key[FLAG_KEY_MAX];
+    char esc[ESC_MAX];
+    struct pg_err flag_err;
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *eq = strchr(arg, '=');
+        char flag[FLAG_KEY_MAX + 2];
+        const char *value;
+
+        snprintf(flag, sizeof(flag), "%.*s", eq != NULL ? (int)(eq - arg) : (int)strlen(arg), arg);
+        if (!flag_to_key(flag, key, sizeof(key))) {
+            return pg_err_set(err, PG_ERR_INVALID_ARG, "unexpected argument \"%s\"",
+                              pg_escape(esc, sizeof(esc), arg, strlen(arg)));
+        }
+        if (eq != NULL) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            return pg_err_set(err, PG_ERR_INVALID_ARG, "%s needs a value", flag);
+        }
+        pg_err_init(&flag_err);
+        if (strcmp(key, "config") == 0) {
+            *out_config = value;
+        } else if (!only_config && pg_config_set(cfg, key, value, &flag_err) != PG_OK) {
+            enum pg_status st = flag_err.status == PG_ERR_NOMEM ? PG_ERR_NOMEM : PG_ERR_INVALID_ARG;
+
+            return pg_err_set(err, st, "%s", flag_err.msg);
+        }
+    }
+    return PG_OK;
+}
+
+/* The file to read: the one named by --config, else default_file if it exists. */
+static enum pg_status pick_file(const char *named, const char *default_file, const char **out_file,
+                                struct pg_err *err)
+{
+    struct stat st;
+
+    *out_file = NULL;
+    if (named != NULL && named[0] == '\0') {
+        return pg_err_set(err, PG_ERR_INVALID_ARG, "--config needs a file");
+    }
+    if (named != NULL) {
+        *out_file = named;
+        return PG_OK;
+    }
+    if (default_file == NULL) {
+        return PG_OK;
+    }
+    if (stat(default_file, &st) != 0 && errno == ENOENT) {
+        return PG_OK; /* no file: the defaults and the flags */
+    }
+    *out_file = default_file; /* present, or there but unreadable: loading says why */
+    return PG_OK;
+}
+
+enum pg_status pg_config_load(struct pg_config *cfg, const char *default_file, int argc,
+                              char **argv, const char **out_file, struct pg_err *err)
+{
+    const char *named = NULL;
+    const char *file = NULL;
+
+    if (pg_config_defaults(cfg, err) != PG_OK) {
+        return err->status;
+    }
+    if (apply_flags(cfg, argc, argv, 1, &named, err) != PG_OK ||
+        pick_file(named, default_file, &file, err) != PG_OK) {
+        return err->status;
+    }
+    if (file != NULL && pg_config_load_file(cfg, file, err) != PG_OK) {
+        return err->status;
+    }
+    if (apply_flags(cfg, argc, argv, 0, &named, err) != PG_OK) {
+        return err->status;
+    }
+    if (out_file != NULL) {
+        *out_file = file;
+    }
+    return PG_OK;
+}
+
+static const char *level_name(int level)
+{
+    switch (level) {
+    case LOG_ERR:
+        return "error";
+    case LOG_WARNING:
+        return "warning";
+    case LOG_DEBUG:
+        return "debug";
+    default:
+        return "info";
+    }
+}
+
+void pg_config_print(const struct pg_config *cfg, FILE *out)
+{
+    fprintf(out, "listen = %s\n", cfg->listen);
+    fprintf(out, "upstream = %s\n", cfg->upstream);
+    fprintf(out, "containerd_namespace = %s\n", cfg->containerd_namespace);
+    fprintf(out, "mode = %s\n", cfg->dry_run ? "dry-run" : "enforce");
+    fprintf(out, "notation_dir = %s\n", cfg->notation_dir);
+    fprintf(out, "registry_ca_file =%s%s\n", cfg->registry_ca_file != NULL ? " " : "",
+            cfg->registry_ca_file != NULL ? cfg->registry_ca_file : "");
+    fprintf(out, "plain_http =");
+    for (size_t i = 0; i < cfg->n_plain_http; i++) {
+        fprintf(out, "%s %s", i > 0 ? "," : "", cfg->plain_http[i]);
+    }
+    fprintf(out, "\n");
+    for (size_t i = 0; i < sizeof(int_keys) / sizeof(int_keys[0]); i++) {
+        fprintf(out, "%s = %d\n", int_keys[i].name,
+                *(const int *)(const void *)((const char *)cfg + int_keys[i].offset));
+    }
+    fprintf(out, "log_level = %s\n", level_name(cfg->log_level));
 }

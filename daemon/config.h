@@ -3,10 +3,12 @@
  * The daemon's configuration: one struct with a safe default for every
  * setting, filled from a file of `key = value` lines and then from command
  * line flags, both through pg_config_set so a new key is added in one place.
- * The file format is described in docs/proxy.md.
+ * Every key and the file format are described in docs/configuration.md.
  */
 #ifndef PG_CONFIG_H
 #define PG_CONFIG_H
+
+#include <stdio.h>
 
 #include "status.h"
 
@@ -57,5 +59,30 @@ enum pg_status pg_config_load_file(struct pg_config *cfg, const char *path, stru
 
 /* Frees the strings inside cfg (not cfg itself); safe on a zeroed struct. */
 void pg_config_free(struct pg_config *cfg);
+
+/* The file `pullgate serve` and `pullgate config check` read without --config. */
+#define PG_CONFIG_DEFAULT_FILE "/etc/pullgate/pullgate.conf"
+
+/*
+ * Loads the configuration as `pullgate serve` does: the defaults, then the
+ * file named by `--config FILE` (an error when it is missing) or else
+ * default_file when it exists (may be NULL), then every other flag of
+ * argv[1..argc-1] (`--key value` or `--key=value`, '-' for '_'). cfg needs no
+ * preparation; free it with pg_config_free whatever the result. A bad
+ * argument is PG_ERR_INVALID_ARG, a bad file or value in it PG_ERR_CONFIG.
+ * *out_file, when out_file is not NULL, is set to the file read (borrowed
+ * from argv or default_file) or NULL.
+ */
+enum pg_status pg_config_load(struct pg_config *cfg, const char *default_file, int argc,
+                              char **argv, const char **out_file, struct pg_err *err);
+
+/*
+ * Writes the effective configuration as `key = value` lines, one per key, in
+ * the file format, so the output can be loaded again. A key that holds a
+ * secret must print a placeholder, never its value. A new key must be added
+ * here, in pg_config_set, docs/configuration.md and systemd/pullgate.conf;
+ * tests/e2e/test-config-check.sh checks that the four agree.
+ */
+void pg_config_print(const struct pg_config *cfg, FILE *out);
 
 #endif

@@ -17,6 +17,7 @@ static void usage(FILE *out)
                  "  serve          run the CRI proxy (see pullgate serve --help)\n"
                  "  verify REF     verify an image's Notary Project signatures\n"
                  "  policy check   validate the trust policy and its trust stores\n"
+                 "  config check   print and validate the configuration serve would use\n"
                  "  version        print the version\n");
 }
 
@@ -34,6 +35,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "policy") == 0) {
         return pg_cmd_policy(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "config") == 0) {
+        return pg_cmd_config(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("pullgate %s\n", pg_version());

@@ -3,6 +3,7 @@
  * Tests of the configuration file parser and setters (daemon/config.c).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -199,6 +200,152 @@ static void out_of_memory_is_an_error(void)
     CHECK(failed >= 2);
 }
 
+/* pg_config_load with argv {"serve", args...} and the given default file. */
+static enum pg_status load_args(struct pg_config *cfg, const char *default_file, const char **args,
+                                const char **out_file, struct pg_err *err)
+{
+    char *argv[16];
+    int argc = 0;
+
+    argv[argc++] = (char *)"serve";
+    for (size_t i = 0; args[i] != NULL && argc < 15; i++) {
+        argv[argc++] = (char *)args[i];
+    }
+    argv[argc] = NULL;
+    pg_err_init(err);
+    return pg_config_load(cfg, default_file, argc, argv, out_file, err);
+}
+
+static void missing_default_file_means_defaults(void)
+{
+    const char *args[] = {NULL};
+    char *absent = pg_asprintf("%s/absent.conf", g_dir);
+    const char *file = "unset";
+    struct pg_config cfg;
+    struct pg_err err;
+
+    CHECK(load_args(&cfg, absent, args, &file, &err) == PG_OK);
+    CHECK(file == NULL);
+    CHECK(cfg.workers == 4 && strcmp(cfg.notation_dir, "/etc/pullgate/notation") == 0);
+    pg_config_free(&cfg);
+    pg_free(absent);
+}
+
+static void default_file_is_read_and_flags_override_it(void)
+{
+    const char text[] = "workers = 8\nqueue_length = 10\nmode = dry-run\n";
+    char *def = write_file("default.conf", text, strlen(text));
+    const char *args[] = {"--workers", "9", "--mode=enforce", NULL};
+    const char *file = NULL;
+    struct pg_config cfg;
+    struct pg_err err;
+
+    CHECK(load_args(&cfg, def, args, &file, &err) == PG_OK);
+    CHECK(file != NULL && strcmp(file, def) == 0);
+    CHECK(cfg.workers == 9 && cfg.queue_length == 10 && cfg.dry_run == 0);
+    pg_config_free(&cfg);
+    pg_free(def);
+}
+
+static void config_flag_replaces_default_and_must_exist(void)
+{
+    char *def = write_file("default.conf", "workers = 8\n", 12);
+    char *other = write_file("other.conf", "queue_length = 7\n", 17);
+    char *absent = pg_asprintf("%s/absent.conf", g_dir);
+    const char *args[] = {"--config", other, NULL};
+    const char *missing[] = {"--config", absent, NULL};
+    struct pg_config cfg;
+    struct pg_err err;
+
+    CHECK(load_args(&cfg, def, args, NULL, &err) == PG_OK);
+    CHECK(cfg.workers == 4 && cfg.queue_length == 7);
+    pg_config_free(&cfg);
+    CHECK(load_args(&cfg, def, missing, NULL, &err) == PG_ERR_CONFIG);
+    CHECK(strstr(err.msg, "absent.conf") != NULL);
+    pg_config_free(&cfg);
+    pg_free(def);
+    pg_free(other);
+    pg_free(absent);
+}
+
+static void bad_flag_is_usage_error_bad_file_is_config_error(void)
+{
+    char *bad = write_file("bad.conf", "workers = 0\n", 12);
+    const char *unknown[] = {"--bogus", "1", NULL};
+    const char *no_value[] = {"--workers", NULL};
+    const char *stray[] = {"extra", NULL};
+    const char *range[] = {"--workers=0", NULL};
+    const char *in_file[] = {"--config", bad, NULL};
+    struct pg_config cfg;
+    struct pg_err err;
+
+    CHECK(load_args(&cfg, NULL, unknown, NULL, &err) == PG_ERR_INVALID_ARG);
+    pg_config_free(&cfg);
+    CHECK(load_args(&cfg, NULL, no_value, NULL, &err) == PG_ERR_INVALID_ARG);
+    pg_config_free(&cfg);
+    CHECK(load_args(&cfg, NULL, stray, NULL, &err) == PG_ERR_INVALID_ARG);
+    pg_config_free(&cfg);
+    CHECK(load_args(&cfg, NULL, range, NULL, &err) == PG_ERR_INVALID_ARG);
+    pg_config_free(&cfg);
+    CHECK(load_args(&cfg, NULL, in_file, NULL, &err) == PG_ERR_CONFIG);
+    CHECK(strstr(err.msg, "bad.conf:1") != NULL);
+    pg_config_free(&cfg);
+    pg_free(bad);
+}
+
+/* Prints cfg into a string; free with free(). */
+static char *print_to_string(const struct pg_config *cfg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (f != NULL) {
+        pg_config_print(cfg, f);
+        fclose(f);
+    }
+    return buf;
+}
+
+static void printed_configuration_loads_back(void)
+{
+    const char *args[] = {"--plain-http",
+                          "reg.test:5000, other",
+                          "--registry-ca-file",
+                          "/etc/ca.pem",
+                          "--log-level",
+                          "debug",
+                          "--max-signatures",
+                          "3",
+                          NULL};
+    struct pg_config cfg;
+    struct pg_config again;
+    struct pg_err err;
+    char *first = NULL;
+    char *second = NULL;
+    char *path = NULL;
+
+    REQUIRE(load_args(&cfg, NULL, args, NULL, &err) == PG_OK);
+    first = print_to_string(&cfg);
+    REQUIRE(first != NULL);
+    CHECK(strstr(first, "plain_http = reg.test:5000, other\n") != NULL);
+    CHECK(strstr(first, "registry_ca_file = /etc/ca.pem\n") != NULL);
+    CHECK(strstr(first, "log_level = debug\n") != NULL);
+    path = write_file("printed.conf", first, strlen(first));
+    pg_err_init(&err);
+    REQUIRE(pg_config_defaults(&again, &err) == PG_OK);
+    CHECK(pg_config_load_file(&again, path, &err) == PG_OK);
+    second = print_to_string(&again);
+    CHECK(second != NULL && strcmp(first, second) == 0);
+    CHECK(pg_config_set(&again, "registry_ca_file", "", &err) == PG_OK);
+    CHECK(again.registry_ca_file == NULL);
+    pg_config_free(&again);
+    pg_config_free(&cfg);
+    free(first);
+    free(second);
+    pg_free(path);
+}
+
 int main(void)
 {
     g_dir = pg_check_tmpdir();
@@ -210,6 +357,15 @@ int main(void)
     PG_RUN("a line without '=' or key is refused", malformed_lines_are_refused);
     PG_RUN("an oversized, binary or missing file is refused", oversized_or_binary_file_is_refused);
     PG_RUN("running out of memory is an ordinary error", out_of_memory_is_an_error);
+    PG_RUN("a missing default file means the defaults", missing_default_file_means_defaults);
+    PG_RUN("the default file is read and flags override it",
+           default_file_is_read_and_flags_override_it);
+    PG_RUN("--config replaces the default file and must exist",
+           config_flag_replaces_default_and_must_exist);
+    PG_RUN("a bad flag is a usage error, a bad file line a configuration error",
+           bad_flag_is_usage_error_bad_file_is_config_error);
+    PG_RUN("the printed configuration loads back to the same settings",
+           printed_configuration_loads_back);
     pg_check_rmtree(g_dir);
     pg_free(g_dir);
     return pg_check_done();
