@@ -205,6 +205,29 @@ out:
     return rc;
 }
 
+/* Lets the caller decide from the resolved digest (a cache) before discovery. */
+static enum pg_status consult_resolved(const struct pg_verify_request *req, struct pg_decision *d,
+                                       int *out_is_decided, struct pg_err *err)
+{
+    int is_decided = 0;
+    int64_t valid_until = 0;
+    enum pg_status rc;
+
+    if (req->on_resolved == NULL) {
+        *out_is_decided = 0;
+        return PG_OK;
+    }
+    rc = req->on_resolved(req->on_resolved_user, d, &is_decided, &valid_until, err);
+    if (rc != PG_OK) {
+        return err->status != PG_OK ? err->status : rc;
+    }
+    if (is_decided) {
+        d->valid_until = valid_until;
+    }
+    *out_is_decided = is_decided;
+    return PG_OK;
+}
+
 /* The walk itself; fills d and returns the reason (PG_OK when allowed). */
 static enum pg_status decide(const struct pg_trust *trust, struct pg_registry_client *client,
                              const struct pg_verify_request *req, struct pg_decision *d,
@@ -214,6 +237,7 @@ static enum pg_status decide(const struct pg_trust *trust, struct pg_registry_cl
     struct pg_registry_session *session = NULL;
     struct pg_descriptor target = {0};
     const struct pg_statement *st;
+    int is_decided = 0;
     enum pg_status rc;
 
     rc = pg_ref_parse(req->image, &ref, err);
@@ -245,6 +269,9 @@ static enum pg_status decide(const struct pg_trust *trust, struct pg_registry_cl
         rc = resolve_target(session, ref, d, &target, err);
     }
     if (rc == PG_OK) {
+        rc = consult_resolved(req, d, &is_decided, err);
+    }
+    if (rc == PG_OK && !is_decided) {
         rc = verify_signatures(trust, st, session, &target, req, d, err);
     }
     if (rc == PG_OK) {

@@ -22,11 +22,26 @@ enum pg_outcome {
     PG_OUTCOME_DENY   /* refused; reason and message say why */
 };
 
+struct pg_decision;
+
+/*
+ * on_resolved runs once the manifest digest is resolved (with the request's own
+ * credentials) and before any signature is looked for, with the decision so
+ * far (repository, statement, digest set). It lets a caller answer from a
+ * cache. Return PG_OK with *out_is_decided 0 to go on verifying; PG_OK with
+ * *out_is_decided 1 to allow as if a signature had passed, valid until
+ * *out_valid_until (unix seconds, 0: no bound); or an error, filling err,
+ * to deny with it.
+ */
 struct pg_verify_request {
     const char *image;                   /* as the client wrote it */
     const struct pg_credentials *creds;  /* may be NULL */
     const struct pg_deadline *deadline;  /* may be NULL */
     size_t max_signatures;               /* 0: PG_DEFAULT_MAX_SIGNATURES */
+    enum pg_status (*on_resolved)(void *user, const struct pg_decision *so_far,
+                                  int *out_is_decided, int64_t *out_valid_until,
+                                  struct pg_err *err); /* may be NULL */
+    void *on_resolved_user;
 };
 
 struct pg_decision {
