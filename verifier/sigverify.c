@@ -77,7 +77,7 @@ static void record(struct ctx *c, enum pg_check check, enum pg_status st, const 
 
     r->performed = 1;
     r->status = st;
-    snprintf(r->msg, sizeof(r->msg), "%s", st == PG_OK ? "" : msg);
+    snprintf(r->msg, sizeof(r->msg), "%.*s", (int)sizeof(r->msg) - 1, st == PG_OK ? "" : msg);
     if (st == PG_OK) {
         return;
     }
