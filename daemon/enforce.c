@@ -211,12 +211,20 @@ static struct pg_decision *early_decision(const char *image, const struct pg_err
     return d;
 }
 
-static void deny(struct pg_pull_decision *out, int code, const char *why)
+/* The client's message: the prefix kubelet users look for, the reason name
+ * (the same as in the decision line and the docs), then the detail. */
+static void deny(struct pg_pull_decision *out, int code, enum pg_status reason, const char *why)
 {
+    int n;
+
     out->verdict = PG_PULL_DENY;
     out->grpc_code = code;
-    snprintf(out->message, sizeof(out->message), DENY_PREFIX "%.*s",
-             (int)(sizeof(out->message) - sizeof(DENY_PREFIX)), why);
+    /* A detail too long for the message is cut; the decision line has it. */
+    n = snprintf(out->message, sizeof(out->message), DENY_PREFIX "%s: %s", pg_status_name(reason),
+                 why);
+    if (n < 0) {
+        snprintf(out->message, sizeof(out->message), DENY_PREFIX "%s", pg_status_name(reason));
+    }
 }
 
 /* The verification's time budget: pullgate's own bound, or the client's if
@@ -263,14 +271,14 @@ static void forward_pinned(struct pg_pull_ctx *ctx, const struct pg_decision *d,
     pg_err_init(&err);
     if (pg_wire_replace_string(ctx->request, ctx->request_len, 1, 1, d->pinned, &out->rewritten,
                                &out->rewritten_len, &err) != PG_OK) {
-        deny(out, GRPC_STATUS_INVALID_ARGUMENT, err.msg);
+        deny(out, GRPC_STATUS_INVALID_ARGUMENT, err.status, err.msg);
         return;
     }
     s = make_state(d);
     if (s == NULL || s->pinned == NULL) {
         pg_free(out->rewritten);
         out->rewritten = NULL;
-        deny(out, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        deny(out, GRPC_STATUS_RESOURCE_EXHAUSTED, PG_ERR_NOMEM, "out of memory");
         if (s != NULL) {
             pg_free(s->tag_name);
             pg_free(s);
@@ -306,7 +314,7 @@ static void pre_hook(struct pg_pull_ctx *ctx, struct pg_pull_decision *out)
         d = early_decision(r.image, &err);
     }
     if (d == NULL) {
-        deny(out, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory while verifying");
+        deny(out, GRPC_STATUS_RESOURCE_EXHAUSTED, PG_ERR_NOMEM, "out of memory while verifying");
         goto out;
     }
     log_decision(e, &r, d, pg_outcome_name(d->outcome));
@@ -314,7 +322,7 @@ static void pre_hook(struct pg_pull_ctx *ctx, struct pg_pull_decision *out)
         deny(out,
              d->reason == PG_ERR_PARSE ? GRPC_STATUS_INVALID_ARGUMENT
                                        : GRPC_STATUS_PERMISSION_DENIED,
-             d->message);
+             d->reason, d->message);
     } else if (d->outcome == PG_OUTCOME_ALLOW && e->mode == PG_MODE_ENFORCE) {
         forward_pinned(ctx, d, out);
     } else {

@@ -139,10 +139,11 @@ allowed()
     }
 }
 
-# refused NAME TEXT: PERMISSION_DENIED, SignatureValidationFailed, and TEXT.
+# refused NAME TEXT [REASON]: PERMISSION_DENIED, "SignatureValidationFailed:
+# REASON: " (any reason name when not given), and TEXT.
 refused()
 {
-    if grep -q '^code=7 message="SignatureValidationFailed: ' "$OUT/$1" &&
+    if grep -q "^code=7 message=\"SignatureValidationFailed: ${3:-[a-z_]*}: " "$OUT/$1" &&
         grep -qF -- "$2" "$OUT/$1"; then
         return 0
     fi
@@ -233,7 +234,7 @@ pg_check "and is then present by tag" present "$R/test/signed:v1" "$R/test/signe
 # ---- refused images never reach containerd ----
 pull unsigned "$R/test/unsigned:v1"
 pg_check "unsigned image is refused, naming the digest" \
-    refused unsigned "no signature is associated with $R/test/unsigned@$D_UNSIGNED"
+    refused unsigned "no signature is associated with $R/test/unsigned@$D_UNSIGNED" no_signature
 pg_check "unsigned: decision deny, reason no_signature" \
     logged "$R/test/unsigned:v1" deny no_signature
 pg_check "unsigned: absent from containerd" absent "$R/test/unsigned:v1"
@@ -242,7 +243,7 @@ pg_check "unsigned: containerd never saw the pull" upstream_never "$R/test/unsig
 
 pull untrusted "$R/test/untrusted:v1"
 pg_check "image signed by an untrusted CA is refused, saying the chain is not trusted" \
-    refused untrusted "trust store"
+    refused untrusted "trust store" signature_untrusted
 pg_check "untrusted: decision deny, reason signature_untrusted" \
     logged "$R/test/untrusted:v1" deny signature_untrusted
 pg_check "untrusted: absent from containerd" absent "$R/test/untrusted:v1"
@@ -251,7 +252,7 @@ pg_check "untrusted: containerd never saw the pull" upstream_never "$R/test/untr
 
 pull wrong "$R/test/wrong:v1"
 pg_check "image carrying a signature of another digest is refused, naming that digest" \
-    refused wrong "the signature is for $ALPINE"
+    refused wrong "the signature is for $ALPINE" signature_target_mismatch
 pg_check "wrong digest: decision deny, reason signature_target_mismatch" \
     logged "$R/test/wrong:v1" deny signature_target_mismatch
 pg_check "wrong digest: absent from containerd" absent "$R/test/wrong@$D_WRONG"
@@ -271,7 +272,7 @@ pg_check "moved tag: the unsigned digest is absent" absent "$R/test/moving@$D_MO
 # ---- registry down ----
 pull dead "$DEAD_R/test/alpine:v2"
 pg_check "registry down: refused, naming the registry" refused dead "$DEAD_R"
-pg_check "registry down: the message says the connection failed" refused dead "connection failed"
+pg_check "registry down: the message says the connection failed" refused dead "connection failed" io_error
 pg_check "registry down: reason io_error" logged "$DEAD_R/test/alpine:v2" deny io_error
 
 # ---- level skip ----
@@ -333,7 +334,7 @@ pg_check "32 concurrent pulls: refused images absent" eval \
 
 # ---- credentials from the pod's AuthConfig ----
 pull auth-none "$AUTH_R/test/private:v1"
-pg_check "registry with auth, no credentials: refused" refused auth-none "$AUTH_R"
+pg_check "registry with auth, no credentials: refused" refused auth-none "$AUTH_R" registry_auth_failed
 pg_check "no credentials: reason registry_auth_failed" \
     grep -q "decision=deny image=\"$AUTH_R/test/private:v1\" .* reason=registry_auth_failed " "$LOG"
 pull auth-wrong "$AUTH_R/test/private:v1" --auth-user "$AUTH_USER" --auth-pass "wrong-$SECRET" \
@@ -381,14 +382,14 @@ SOCK=$BROKEN_SOCK
 BLOG=$PG_TMP/pullgate-broken.log
 pull policy-missing "$R/test/signed:v1"
 pg_check "policy missing: even a signed image is refused, saying the policy is missing" \
-    refused policy-missing "trust policy could not be loaded"
+    refused policy-missing "trust policy could not be loaded" policy_missing
 pg_check "policy missing: reason policy_missing" \
     grep -q "decision=deny image=\"$R/test/signed:v1\" .* reason=policy_missing " "$BLOG"
 cp -R "$NOTATION/truststore" "$BROKEN/"
 printf '{"version": "1.0", "trustPolicies": [ {"name": ' >"$BROKEN/trustpolicy.json"
 sleep 1.2 # pullgate retries a failed load at most once a second
 pull policy-malformed "$R/test/signed:v1"
-pg_check "malformed policy: refused, saying so" refused policy-malformed "trust policy"
+pg_check "malformed policy: refused, saying so" refused policy-malformed "not valid JSON" policy_invalid
 pg_check "malformed policy: reason policy_invalid" \
     grep -q "decision=deny image=\"$R/test/signed:v1\" .* reason=policy_invalid " "$BLOG"
 cp "$NOTATION/trustpolicy.json" "$BROKEN/trustpolicy.json"
