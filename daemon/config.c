@@ -16,8 +16,10 @@
 #include <sys/un.h>
 #include <syslog.h>
 
+#include "cache.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 
 #define DEFAULT_LISTEN "/run/pullgate/pullgate.sock"
 #define DEFAULT_UPSTREAM "/run/containerd/containerd.sock"
@@ -41,6 +43,10 @@ static const struct int_key int_keys[] = {
     {"registry_timeout_ms", offsetof(struct pg_config, registry_timeout_ms), 100, 600000},
     {"verify_timeout_ms", offsetof(struct pg_config, verify_timeout_ms), 100, 3600000},
     {"max_signatures", offsetof(struct pg_config, max_signatures), 1, 1000},
+    {"cache_max_entries", offsetof(struct pg_config, cache_max_entries), 0, 1048576},
+    {"cache_max_bytes", offsetof(struct pg_config, cache_max_bytes), 4096, 1073741824},
+    {"cache_ttl_ms", offsetof(struct pg_config, cache_ttl_ms), 0, 86400000},
+    {"cache_negative_ttl_ms", offsetof(struct pg_config, cache_negative_ttl_ms), 0, 3600000},
 };
 
 static enum pg_status set_int(struct pg_config *cfg, const struct int_key *k, const char *value,
@@ -208,6 +214,27 @@ static enum pg_status set_namespace(struct pg_config *cfg, const char *value, st
     return PG_OK;
 }
 
+/* Empty turns the metrics off; anything else must be a usable listener. */
+static enum pg_status set_metrics_listen(struct pg_config *cfg, const char *value,
+                                         struct pg_err *err)
+{
+    struct pg_metrics_listen l;
+    char *copy = NULL;
+
+    if (value[0] != '\0') {
+        if (pg_metrics_parse_listen(value, &l, err) != PG_OK) {
+            return err->status;
+        }
+        copy = pg_strdup(value);
+        if (copy == NULL) {
+            return pg_err_set(err, PG_ERR_NOMEM, "metrics_listen: out of memory");
+        }
+    }
+    pg_free(cfg->metrics_listen);
+    cfg->metrics_listen = copy;
+    return PG_OK;
+}
+
 static enum pg_status set_log_level(struct pg_config *cfg, const char *value, struct pg_err *err)
 {
     char esc[ESC_MAX];
@@ -233,6 +260,10 @@ enum pg_status pg_config_defaults(struct pg_config *cfg, struct pg_err *err)
     cfg->registry_timeout_ms = 30000;
     cfg->verify_timeout_ms = 60000;
     cfg->max_signatures = 100;
+    cfg->cache_max_entries = PG_CACHE_DEFAULT_MAX_ENTRIES;
+    cfg->cache_max_bytes = PG_CACHE_DEFAULT_MAX_BYTES;
+    cfg->cache_ttl_ms = PG_CACHE_DEFAULT_TTL_MS;
+    cfg->cache_negative_ttl_ms = PG_CACHE_DEFAULT_NEGATIVE_TTL_MS;
     cfg->listen = pg_strdup(DEFAULT_LISTEN);
     cfg->upstream = pg_strdup(DEFAULT_UPSTREAM);
     cfg->notation_dir = pg_strdup(DEFAULT_NOTATION_DIR);
@@ -276,6 +307,9 @@ enum pg_status pg_config_set(struct pg_config *cfg, const char *key, const char 
     }
     if (strcmp(key, "mode") == 0) {
         return set_mode(cfg, value, err);
+    }
+    if (strcmp(key, "metrics_listen") == 0) {
+        return set_metrics_listen(cfg, value, err);
     }
     if (strcmp(key, "containerd_namespace") == 0) {
         return set_namespace(cfg, value, err);
@@ -416,6 +450,7 @@ void pg_config_free(struct pg_config *cfg)
     pg_free(cfg->notation_dir);
     pg_free(cfg->registry_ca_file);
     pg_free(cfg->containerd_namespace);
+    pg_free(cfg->metrics_listen);
     for (size_t i = 0; i < cfg->n_plain_http; i++) {
         pg_free(cfg->plain_http[i]);
     }
@@ -558,4 +593,6 @@ void pg_config_print(const struct pg_config *cfg, FILE *out)
                 *(const int *)(const void *)((const char *)cfg + int_keys[i].offset));
     }
     fprintf(out, "log_level = %s\n", level_name(cfg->log_level));
+    fprintf(out, "metrics_listen =%s%s\n", cfg->metrics_listen != NULL ? " " : "",
+            cfg->metrics_listen != NULL ? cfg->metrics_listen : "");
 }

@@ -35,6 +35,13 @@ struct pg_config {
     int max_signatures;         /* signatures tried per image */
     int dry_run;                /* 1: log refusals but forward every pull */
     char *containerd_namespace; /* where CRI keeps images; owned */
+
+    /* Verification cache and metrics (see docs/configuration.md). */
+    int cache_max_entries;     /* 0: no cache */
+    int cache_max_bytes;       /* memory of the cached decisions */
+    int cache_ttl_ms;          /* longest life of a cached approval */
+    int cache_negative_ttl_ms; /* life of a cached refusal; 0: none */
+    char *metrics_listen;      /* "unix:PATH" or a loopback "HOST:PORT"; NULL: off; owned */
 };
 
 #define PG_CONFIG_PLAIN_HTTP_MAX 64
