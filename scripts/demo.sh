@@ -79,15 +79,10 @@ printf '  %-44s %s\n' "$SIGNED" "$D_SIGNED  signed by notation (real envelope)" 
 
 say "notation configuration: trust alpine's signing certificate"
 NOTATION=$PG_TMP/notation
-pg_envelope_cert "$PG_ALPINE_SIG" "$PG_TMP/alpine.pem" ||
-    pg_die "cannot extract the certificate from $PG_ALPINE_SIG"
-SUBJECT=$(pg_cert_subject "$PG_TMP/alpine.pem")
-pg_trust_store "$NOTATION" demo "$PG_TMP/alpine.pem" || pg_die "cannot write the trust store"
-pg_trust_policy "$NOTATION" "$(pg_statement demo '"*"' '"ca:demo"' "\"x509.subject:$SUBJECT\"")" ||
-    pg_die "cannot write the trust policy"
+SUBJECT=$(pg_demo_notation "$NOTATION") || pg_die "cannot write the notation configuration"
 echo "  $NOTATION/trustpolicy.json:"
 sed 's/^/    /' "$NOTATION/trustpolicy.json"
-echo "  $NOTATION/truststore/x509/ca/demo/alpine.pem: $SUBJECT"
+echo "  $NOTATION/truststore/x509/ca/demo/: the certificate of $SUBJECT"
 
 say "starting pullgate in front of containerd"
 pg_start_pullgate --notation-dir "$NOTATION" --plain-http "$R"
@@ -180,7 +175,8 @@ check_store "$R/demo/wrong-digest@$D_WRONG" absent
 echo "  ListImages (tags and digests):"
 "$PG_CRI" --socket "$PG_CONTAINERD_SOCK" images | grep -F "\"$R/" | tr -d ' ",' |
     sed 's/^/    /'
-if "$PG_CRI" --socket "$PG_CONTAINERD_SOCK" images | grep -qE 'demo/(unsigned|untrusted|wrong-digest)'; then
+if "$PG_CRI" --socket "$PG_CONTAINERD_SOCK" images |
+    grep -qE 'demo/(unsigned|untrusted|wrong-digest)'; then
     echo "  UNEXPECTED: a refused image is listed"
     fails=$((fails + 1))
 fi

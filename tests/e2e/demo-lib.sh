@@ -197,3 +197,57 @@ pg_skip_statement()
     printf '    {"name": "%s", "registryScopes": [%s],\n' "$1" "$2"
     printf '     "signatureVerification": {"level": "skip"}}'
 }
+
+# pg_demo_notation DIR: the demo's notation configuration: a ca trust store
+# "demo" holding the signing certificate of the alpine signature (taken from
+# the envelope's x5c), and one strict statement for every repository that
+# trusts that certificate's subject. Prints the subject.
+pg_demo_notation()
+{
+    local dir=$1 subject
+    mkdir -p "$dir" || return 1
+    pg_envelope_cert "$PG_ALPINE_SIG" "$dir/alpine.pem" || return 1
+    subject=$(pg_cert_subject "$dir/alpine.pem") || return 1
+    pg_trust_store "$dir" demo "$dir/alpine.pem" || return 1
+    rm -f "$dir/alpine.pem"
+    pg_trust_policy "$dir" "$(pg_statement demo '"*"' '"ca:demo"' "\"x509.subject:$subject\"")" ||
+        return 1
+    echo "$subject"
+}
+
+# pg_start_auth_registry USER PASSWORD: a second docker-registry over the same
+# storage as $PG_REGISTRY that asks for basic auth (htpasswd). Images pushed
+# to $PG_REGISTRY appear in it. Sets PG_AUTH_REGISTRY (host:port).
+pg_start_auth_registry()
+{
+    local dir=$PG_TMP/registry-auth port
+    port=$(pg_free_port)
+    mkdir -p "$dir" || return 1
+    # docker-registry wants bcrypt; libc's crypt() (through perl) makes it.
+    perl -e 'my @c = ("a".."z", "A".."Z", "0".."9", ".", "/");
+        my $salt = join("", map { $c[rand @c] } 1..22);
+        print "$ARGV[0]:", crypt($ARGV[1], "\$2b\$05\$$salt"), "\n"' "$1" "$2" \
+        >"$dir/htpasswd" || return 1
+    grep -qF "$1:\$2b\$05\$" "$dir/htpasswd" || pg_skip "this libc's crypt() makes no bcrypt"
+    cat >"$dir/config.yml" <<CFG
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $PG_TMP/registry/data
+http:
+  addr: 127.0.0.1:$port
+auth:
+  htpasswd:
+    realm: pullgate-e2e
+    path: $dir/htpasswd
+CFG
+    pg_spawn registry-auth docker-registry serve "$dir/config.yml"
+    PG_AUTH_REGISTRY=127.0.0.1:$port
+    pg_wait_proc "$PG_LAST_PID" 30 "docker-registry with auth on $PG_AUTH_REGISTRY" \
+        curl -fsS -o /dev/null -u "$1:$2" "http://$PG_AUTH_REGISTRY/v2/"
+    pg_log "registry with basic auth at $PG_AUTH_REGISTRY"
+}

@@ -31,35 +31,8 @@ pg_start_registry
 R=$PG_REGISTRY
 AUTH_USER=pg-e2e-user
 SECRET=pg-e2e-secret-$RANDOM$RANDOM$RANDOM
-AUTH_PORT=$(pg_free_port)
-AUTH_R=127.0.0.1:$AUTH_PORT
-mkdir -p "$PG_TMP/registry-auth"
-# docker-registry wants bcrypt; libc crypt() (through perl) makes it.
-perl -e 'my @c = ("a".."z", "A".."Z", "0".."9", ".", "/");
-    my $salt = join("", map { $c[rand @c] } 1..22);
-    print "$ARGV[0]:", crypt($ARGV[1], "\$2b\$05\$$salt"), "\n"' "$AUTH_USER" "$SECRET" \
-    >"$PG_TMP/registry-auth/htpasswd" || pg_die "cannot write htpasswd"
-grep -qF "$AUTH_USER:\$2b\$05\$" "$PG_TMP/registry-auth/htpasswd" ||
-    pg_skip "this libc's crypt() makes no bcrypt hashes"
-cat >"$PG_TMP/registry-auth/config.yml" <<CFG
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $PG_TMP/registry/data
-http:
-  addr: $AUTH_R
-auth:
-  htpasswd:
-    realm: pullgate-e2e
-    path: $PG_TMP/registry-auth/htpasswd
-CFG
-pg_spawn registry-auth docker-registry serve "$PG_TMP/registry-auth/config.yml"
-pg_wait_proc "$PG_LAST_PID" 30 "docker-registry with auth on $AUTH_R" \
-    curl -fsS -o /dev/null -u "$AUTH_USER:$SECRET" "http://$AUTH_R/v2/"
+pg_start_auth_registry "$AUTH_USER" "$SECRET"
+AUTH_R=$PG_AUTH_REGISTRY
 
 pg_start_containerd
 pg_containerd_host "$AUTH_R"
@@ -272,7 +245,8 @@ pg_check "moved tag: the unsigned digest is absent" absent "$R/test/moving@$D_MO
 # ---- registry down ----
 pull dead "$DEAD_R/test/alpine:v2"
 pg_check "registry down: refused, naming the registry" refused dead "$DEAD_R"
-pg_check "registry down: the message says the connection failed" refused dead "connection failed" io_error
+pg_check "registry down: the message says the connection failed" \
+    refused dead "connection failed" io_error
 pg_check "registry down: reason io_error" logged "$DEAD_R/test/alpine:v2" deny io_error
 
 # ---- level skip ----
@@ -334,7 +308,8 @@ pg_check "32 concurrent pulls: refused images absent" eval \
 
 # ---- credentials from the pod's AuthConfig ----
 pull auth-none "$AUTH_R/test/private:v1"
-pg_check "registry with auth, no credentials: refused" refused auth-none "$AUTH_R" registry_auth_failed
+pg_check "registry with auth, no credentials: refused" \
+    refused auth-none "$AUTH_R" registry_auth_failed
 pg_check "no credentials: reason registry_auth_failed" \
     grep -q "decision=deny image=\"$AUTH_R/test/private:v1\" .* reason=registry_auth_failed " "$LOG"
 pull auth-wrong "$AUTH_R/test/private:v1" --auth-user "$AUTH_USER" --auth-pass "wrong-$SECRET" \
@@ -389,7 +364,8 @@ cp -R "$NOTATION/truststore" "$BROKEN/"
 printf '{"version": "1.0", "trustPolicies": [ {"name": ' >"$BROKEN/trustpolicy.json"
 sleep 1.2 # pullgate retries a failed load at most once a second
 pull policy-malformed "$R/test/signed:v1"
-pg_check "malformed policy: refused, saying so" refused policy-malformed "not valid JSON" policy_invalid
+pg_check "malformed policy: refused, saying so" \
+    refused policy-malformed "not valid JSON" policy_invalid
 pg_check "malformed policy: reason policy_invalid" \
     grep -q "decision=deny image=\"$R/test/signed:v1\" .* reason=policy_invalid " "$BLOG"
 cp "$NOTATION/trustpolicy.json" "$BROKEN/trustpolicy.json"
