@@ -15,9 +15,11 @@
 #include <systemd/sd-journal.h>
 
 #define LOG_FIELDS_MAX 32
+#define LOG_FIXED_FIELDS 3 /* MESSAGE, PRIORITY, SYSLOG_IDENTIFIER */
 
 static atomic_int log_level = LOG_INFO;
 static atomic_int use_journal = -1;
+static _Atomic(pg_log_journal_sink_fn) journal_sink = NULL;
 
 void pg_log_set_level(int priority)
 {
@@ -39,8 +41,8 @@ int pg_log_parse_level(const char *name)
     static const struct {
         const char *name;
         int prio;
-    } levels[] = {{"error", LOG_ERR}, {"warning", LOG_WARNING}, {"info", LOG_INFO},
-                  {"debug", LOG_DEBUG}};
+    } levels[] = {
+        {"error", LOG_ERR}, {"warning", LOG_WARNING}, {"info", LOG_INFO}, {"debug", LOG_DEBUG}};
     size_t i;
 
     for (i = 0; name != NULL && i < sizeof(levels) / sizeof(levels[0]); i++) {
@@ -53,7 +55,7 @@ int pg_log_parse_level(const char *name)
 
 void pg_log_use_journal(int on)
 {
-    atomic_store(&use_journal, on ? 1 : 0);
+    atomic_store(&use_journal, on < 0 ? -1 : on ? 1 : 0);
 }
 
 static int journal_wanted(void)
@@ -67,9 +69,22 @@ static int journal_wanted(void)
     return v;
 }
 
+void pg_log_set_journal_sink(pg_log_journal_sink_fn sink)
+{
+    atomic_store(&journal_sink, sink);
+}
+
+static int journal_send(const struct iovec *iov, int n)
+{
+    pg_log_journal_sink_fn sink = atomic_load(&journal_sink);
+
+    return sink != NULL ? sink(iov, n) : sd_journal_sendv(iov, n);
+}
+
 void pg_log_fields(int priority, const char *message, const char *const *fields)
 {
-    struct iovec iov[LOG_FIELDS_MAX + 2];
+    static const char ident_field[] = "SYSLOG_IDENTIFIER=pullgate";
+    struct iovec iov[LOG_FIELDS_MAX + LOG_FIXED_FIELDS];
     char prio_field[32];
     char *msg_field = NULL;
     int n = 0;
@@ -93,11 +108,15 @@ void pg_log_fields(int priority, const char *message, const char *const *fields)
     iov[n++].iov_len = strlen(msg_field);
     iov[n].iov_base = prio_field;
     iov[n++].iov_len = strlen(prio_field);
-    for (size_t i = 0; fields != NULL && fields[i] != NULL && n < LOG_FIELDS_MAX + 2; i++) {
+    /* SyslogIdentifier= of the unit tags only stdout, not native entries. */
+    iov[n].iov_base = (void *)ident_field;
+    iov[n++].iov_len = sizeof(ident_field) - 1;
+    for (size_t i = 0; fields != NULL && fields[i] != NULL && n < LOG_FIELDS_MAX + LOG_FIXED_FIELDS;
+         i++) {
         iov[n].iov_base = (void *)fields[i];
         iov[n++].iov_len = strlen(fields[i]);
     }
-    if (sd_journal_sendv(iov, n) < 0) {
+    if (journal_send(iov, n) < 0) {
         fprintf(stderr, "<%d>%s\n", priority, message);
     }
     free(msg_field);

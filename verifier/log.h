@@ -18,7 +18,10 @@ int pg_log_enabled(int priority);
 /* Parses "error", "warning", "info", "debug". Returns -1 if unknown. */
 int pg_log_parse_level(const char *name);
 
-/* Selects journald (1) or stderr (0); default: journald iff JOURNAL_STREAM is set. */
+/*
+ * Selects journald (1) or stderr (0). The default, and -1: journald iff
+ * JOURNAL_STREAM is set, decided at the next message.
+ */
 void pg_log_use_journal(int on);
 
 void pg_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -29,5 +32,15 @@ void pg_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2,
  * message is printed.
  */
 void pg_log_fields(int priority, const char *message, const char *const *fields);
+
+/*
+ * For tests: journal entries (each a MESSAGE=, PRIORITY=, SYSLOG_IDENTIFIER=
+ * and the caller's fields) go to sink instead of sd_journal_sendv. A negative
+ * return makes the message fall back to stderr, as a journald error does.
+ * NULL restores journald.
+ */
+struct iovec;
+typedef int (*pg_log_journal_sink_fn)(const struct iovec *iov, int n);
+void pg_log_set_journal_sink(pg_log_journal_sink_fn sink);
 
 #endif
