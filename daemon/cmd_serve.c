@@ -19,7 +19,18 @@
 #include "enforce.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "proxy.h"
+
+/* What a running serve holds; the configuration is the one it started with. */
+struct server {
+    const struct pg_config *cfg;
+    int argc;
+    char **argv;
+    struct pg_metrics *metrics;
+    struct pg_enforcer *enforcer;
+    struct pg_proxy *proxy;
+};
 
 static void usage(FILE *out)
 {
@@ -47,7 +58,9 @@ static void usage(FILE *out)
             "  --max-signatures N     signatures tried per image, default 100\n"
             "  --mode MODE            enforce (default) or dry-run: verify and log, never refuse\n"
             "  --containerd-namespace NS  where CRI keeps images, default k8s.io\n"
-            "SIGHUP reloads the trust policy and trust stores.\n");
+            "  --cache-max-entries N  verification cache size, default 4096 (0: off)\n"
+            "  --metrics-listen ADDR  unix:PATH or 127.0.0.1:PORT for GET /metrics\n"
+            "SIGHUP reloads the configuration, the trust policy and the trust stores.\n");
 }
 
 static int wants_help(int argc, char **argv)
@@ -62,10 +75,94 @@ static int wants_help(int argc, char **argv)
     return 0;
 }
 
-/* Blocks until SIGTERM or SIGINT, reloading on each SIGHUP; returns the signal. */
-static int wait_signal(const sigset_t *set, struct pg_enforcer *enforcer)
+static void fill_options(const struct pg_config *cfg, struct pg_metrics *metrics,
+                         struct pg_enforce_options *eo)
 {
+    memset(eo, 0, sizeof(*eo));
+    eo->notation_dir = cfg->notation_dir;
+    eo->upstream_path = cfg->upstream;
+    eo->containerd_namespace = cfg->containerd_namespace;
+    eo->registry.ca_file = cfg->registry_ca_file;
+    eo->registry.plain_http_hosts = (const char *const *)cfg->plain_http;
+    eo->registry.n_plain_http_hosts = cfg->n_plain_http;
+    eo->registry.request_timeout_ms = cfg->registry_timeout_ms;
+    eo->verify_timeout_ms = cfg->verify_timeout_ms;
+    eo->max_signatures = (size_t)cfg->max_signatures;
+    eo->mode = cfg->dry_run ? PG_MODE_DRY_RUN : PG_MODE_ENFORCE;
+    eo->cache.max_entries = (size_t)cfg->cache_max_entries;
+    eo->cache.max_bytes = (size_t)cfg->cache_max_bytes;
+    eo->cache.ttl_ms = cfg->cache_ttl_ms;
+    eo->cache.negative_ttl_ms = cfg->cache_negative_ttl_ms;
+    eo->metrics = metrics;
+}
+
+static int str_differs(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/* Names the settings a reload cannot change that differ in next. */
+static void warn_restart_only(const struct pg_config *run, const struct pg_config *next)
+{
+    char names[256] = "";
+    size_t n = 0;
+    const struct {
+        const char *name;
+        int differs;
+    } keys[] = {
+        {"listen", str_differs(run->listen, next->listen)},
+        {"upstream", str_differs(run->upstream, next->upstream)},
+        {"cq_threads", run->cq_threads != next->cq_threads},
+        {"workers", run->workers != next->workers},
+        {"queue_length", run->queue_length != next->queue_length},
+        {"drain_timeout_ms", run->drain_timeout_ms != next->drain_timeout_ms},
+        {"metrics_listen", str_differs(run->metrics_listen, next->metrics_listen)},
+    };
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (keys[i].differs) {
+            n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", n > 0 ? ", " : "",
+                                  keys[i].name);
+        }
+    }
+    if (n > 0) {
+        pg_log(LOG_WARNING, "serve: changed settings need a restart and are kept as they were: %s",
+               names);
+    }
+}
+
+/* SIGHUP: configuration, trust policy and stores, swapped in as one generation. */
+static void reload(struct server *sv)
+{
+    struct pg_config next;
+    struct pg_enforce_options eo;
     struct pg_err err;
+
+    pg_err_init(&err);
+    memset(&next, 0, sizeof(next));
+    if (pg_config_load(&next, PG_CONFIG_DEFAULT_FILE, sv->argc, sv->argv, NULL, &err) == PG_OK) {
+        fill_options(&next, sv->metrics, &eo);
+        pg_enforce_reload(sv->enforcer, &eo, &err);
+    }
+    if (err.status != PG_OK) {
+        pg_log(LOG_ERR, "serve: reload refused, keeping the running configuration and policy: %s",
+               err.msg);
+        pg_metrics_add(sv->metrics, PG_METRICS_RELOAD_FAILED, 1);
+    } else {
+        warn_restart_only(sv->cfg, &next);
+        pg_log_set_level(next.log_level);
+        pg_log(LOG_NOTICE,
+               "serve: configuration, trust policy and stores reloaded (generation %llu, %s)",
+               (unsigned long long)pg_enforce_generation(sv->enforcer),
+               next.dry_run ? "dry-run" : "enforce");
+        pg_metrics_add(sv->metrics, PG_METRICS_RELOAD_OK, 1);
+    }
+    pg_config_free(&next);
+}
+
+/* Blocks until SIGTERM or SIGINT, reloading on each SIGHUP; returns the signal. */
+static int wait_signal(const sigset_t *set, struct server *sv)
+{
     int sig;
 
     for (;;) {
@@ -77,48 +174,35 @@ static int wait_signal(const sigset_t *set, struct pg_enforcer *enforcer)
             return sig;
         }
         sd_notify(0, "RELOADING=1");
-        pg_err_init(&err);
-        if (pg_enforce_reload(enforcer, &err) == PG_OK) {
-            pg_log(LOG_NOTICE, "serve: trust policy and stores reloaded");
-        } else {
-            pg_log(LOG_ERR, "serve: reload refused, keeping the running policy: %s", err.msg);
-        }
+        reload(sv);
         sd_notify(0, "READY=1");
     }
 }
 
-static enum pg_status make_enforcer(const struct pg_config *cfg, struct pg_enforcer **out,
-                                    struct pg_err *err)
+/* The metrics sampler: gauges read at scrape time. */
+static void sample(void *user, struct pg_metrics *m)
 {
-    struct pg_enforce_options eo;
+    struct server *sv = user;
+    struct pg_cache_stats st;
 
-    memset(&eo, 0, sizeof(eo));
-    eo.notation_dir = cfg->notation_dir;
-    eo.upstream_path = cfg->upstream;
-    eo.containerd_namespace = cfg->containerd_namespace;
-    eo.registry.ca_file = cfg->registry_ca_file;
-    eo.registry.plain_http_hosts = (const char *const *)cfg->plain_http;
-    eo.registry.n_plain_http_hosts = cfg->n_plain_http;
-    eo.registry.request_timeout_ms = cfg->registry_timeout_ms;
-    eo.verify_timeout_ms = cfg->verify_timeout_ms;
-    eo.max_signatures = (size_t)cfg->max_signatures;
-    eo.mode = cfg->dry_run ? PG_MODE_DRY_RUN : PG_MODE_ENFORCE;
-    return pg_enforce_new(&eo, out, err);
+    pg_metrics_set(m, PG_METRICS_CALLS_IN_FLIGHT, pg_proxy_calls(sv->proxy));
+    pg_enforce_get_cache_stats(sv->enforcer, &st);
+    pg_metrics_set(m, PG_METRICS_CACHE_ENTRIES, (int64_t)st.entries);
 }
 
-static int serve(const struct pg_config *cfg, const sigset_t *set)
+/* Starts the enforcer, the proxy and the metrics listener, in that order. */
+static enum pg_status start(struct server *sv, struct pg_err *err)
 {
+    const struct pg_config *cfg = sv->cfg;
+    struct pg_enforce_options eo;
     struct pg_proxy_options opts;
-    struct pg_proxy *proxy = NULL;
-    struct pg_enforcer *enforcer = NULL;
-    struct pg_err err;
-    int sig;
-    int cancelled;
 
-    pg_err_init(&err);
-    if (make_enforcer(cfg, &enforcer, &err) != PG_OK) {
-        pg_log(LOG_ERR, "serve: %s", err.msg);
-        return 1;
+    if (pg_metrics_new(&sv->metrics, err) != PG_OK) {
+        return err->status;
+    }
+    fill_options(cfg, sv->metrics, &eo);
+    if (pg_enforce_new(&eo, &sv->enforcer, err) != PG_OK) {
+        return err->status;
     }
     memset(&opts, 0, sizeof(opts));
     opts.listen_path = cfg->listen;
@@ -127,21 +211,53 @@ static int serve(const struct pg_config *cfg, const sigset_t *set)
     opts.workers = cfg->workers;
     opts.queue_length = cfg->queue_length;
     opts.drain_timeout_ms = cfg->drain_timeout_ms;
-    pg_enforce_hooks(enforcer, &opts.hooks);
-    if (pg_proxy_start(&opts, &proxy, &err) != PG_OK) {
+    pg_enforce_hooks(sv->enforcer, &opts.hooks);
+    if (pg_proxy_start(&opts, &sv->proxy, err) != PG_OK) {
+        return err->status;
+    }
+    pg_metrics_set_sampler(sv->metrics, sample, sv);
+    return pg_metrics_serve(sv->metrics, cfg->metrics_listen, err);
+}
+
+/*
+ * Stops what start started: the metrics listener (its sampler reads the
+ * proxy and the enforcer), the proxy, then what the hooks used. Returns the
+ * calls the proxy cancelled.
+ */
+static int stop(struct server *sv)
+{
+    int cancelled;
+
+    pg_metrics_stop(sv->metrics);
+    cancelled = pg_proxy_stop(sv->proxy);
+    pg_enforce_free(sv->enforcer);
+    pg_metrics_free(sv->metrics);
+    return cancelled;
+}
+
+static int serve(const struct pg_config *cfg, const sigset_t *set, int argc, char **argv)
+{
+    struct server sv = {.cfg = cfg, .argc = argc, .argv = argv};
+    struct pg_err err;
+    int sig;
+    int cancelled;
+
+    pg_err_init(&err);
+    if (start(&sv, &err) != PG_OK) {
         pg_log(LOG_ERR, "serve: %s", err.msg);
-        pg_enforce_free(enforcer);
+        stop(&sv);
         return 1;
     }
-    pg_log(LOG_INFO, "serve: listening on %s, relaying to %s, verifying pulls (%s) with %s",
-           cfg->listen, cfg->upstream, cfg->dry_run ? "dry-run" : "enforce", cfg->notation_dir);
+    pg_log(LOG_INFO, "serve: listening on %s, relaying to %s, verifying pulls (%s) with %s%s%s",
+           cfg->listen, cfg->upstream, cfg->dry_run ? "dry-run" : "enforce", cfg->notation_dir,
+           cfg->metrics_listen != NULL ? ", metrics on " : "",
+           cfg->metrics_listen != NULL ? cfg->metrics_listen : "");
     sd_notify(0, "READY=1");
-    sig = wait_signal(set, enforcer);
+    sig = wait_signal(set, &sv);
     pg_log(LOG_INFO, "serve: %s received, draining calls for up to %d ms",
            sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->drain_timeout_ms);
     sd_notify(0, "STOPPING=1");
-    cancelled = pg_proxy_stop(proxy);
-    pg_enforce_free(enforcer);
+    cancelled = stop(&sv);
     pg_log(LOG_INFO, "serve: stopped (%d call(s) cancelled)", cancelled);
     return 0;
 }
@@ -172,7 +288,7 @@ int pg_cmd_serve(int argc, char **argv)
         return 2;
     }
     pg_log_set_level(cfg.log_level);
-    rc = serve(&cfg, &set);
+    rc = serve(&cfg, &set, argc, argv);
     pg_config_free(&cfg);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "enforce.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,10 +19,12 @@
 #include <grpc/status.h>
 #include <openssl/crypto.h>
 
+#include "cache.h"
 #include "cri_v1.pb-c.h"
 #include "ctrimages.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "reference.h"
 #include "trust.h"
 #include "verify.h"
@@ -32,24 +35,47 @@
 #define TAG_TIMEOUT_MS 30000
 #define LOG_VALUE_MAX 512
 
-struct pg_enforcer {
-    pthread_mutex_t lock;
-    struct pg_trust *trust; /* current generation; NULL while none loads */
+/*
+ * Everything a pull is decided under: trust, registry client and settings,
+ * swapped whole by a reload. A pull holds a reference from its pre-hook to
+ * its release, so it ends under the generation it started with. Immutable,
+ * except that trust goes once from NULL to loaded, under the enforcer's lock.
+ */
+struct generation {
+    atomic_size_t refs;
+    struct pg_trust *trust; /* NULL while the policy does not load */
     struct pg_err load_err; /* why, when trust is NULL */
     int64_t last_load_ms;
     char *notation_dir;
     char *namespace;
     struct pg_registry_client *client;
-    grpc_channel *containerd;
     long verify_timeout_ms;
     size_t max_signatures;
     enum pg_mode mode;
+};
+
+struct pg_enforcer {
+    pthread_mutex_t lock;
+    struct generation *gen; /* the current one */
+    struct pg_cache *cache;
+    struct pg_metrics *metrics; /* borrowed; may be NULL */
+    grpc_channel *containerd;
 };
 
 /* What the post-hook needs of an allowed, pinned pull. */
 struct pull_state {
     char *pinned;   /* repository@digest as forwarded */
     char *tag_name; /* repository:tag to record, NULL when pulled by digest */
+    struct generation *gen;
+};
+
+/* A verification's view of the cache, for the verifier's on_resolved hook. */
+struct lookup {
+    struct pg_enforcer *e;
+    uint64_t generation;
+    const struct pg_deadline *deadline;
+    struct pg_cache_flight *flight; /* led by this pull; finished after verifying */
+    int is_hit;
 };
 
 /* The fields of a PullImageRequest the policy reads. */
@@ -128,41 +154,73 @@ static enum pg_status decode_request(const unsigned char *msg, size_t len, struc
     return PG_OK;
 }
 
-/* The current trust generation, loading it again if none is loaded. */
-static struct pg_trust *current_trust(struct pg_enforcer *e, struct pg_err *err)
+static struct generation *gen_ref(struct generation *g)
 {
-    struct pg_trust *t = NULL;
+    atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+    return g;
+}
+
+static void gen_unref(struct generation *g)
+{
+    if (g == NULL || atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1) {
+        return;
+    }
+    pg_trust_unref(g->trust);
+    pg_registry_client_free(g->client);
+    pg_free(g->notation_dir);
+    pg_free(g->namespace);
+    pg_free(g);
+}
+
+/* Makes generation the cache's and the metrics' one; under e->lock. */
+static void publish_generation(struct pg_enforcer *e, const struct generation *g)
+{
+    uint64_t n = pg_trust_generation(g->trust);
+
+    pg_cache_set_generation(e->cache, n);
+    pg_metrics_set(e->metrics, PG_METRICS_POLICY_GENERATION, (int64_t)n);
+}
+
+/*
+ * The current generation (a reference for the caller) and its trust (another
+ * one, or NULL with terr filled), loading the policy again if none loaded.
+ */
+static struct generation *current(struct pg_enforcer *e, struct pg_trust **out_trust,
+                                  struct pg_err *terr)
+{
+    struct generation *g;
     struct pg_trust *loaded = NULL;
     struct pg_err lerr;
 
     pthread_mutex_lock(&e->lock);
-    if (e->trust == NULL && pg_now_ms() - e->last_load_ms >= RETRY_LOAD_MS) {
+    g = gen_ref(e->gen);
+    if (g->trust == NULL && pg_now_ms() - g->last_load_ms >= RETRY_LOAD_MS) {
         pg_err_init(&lerr);
-        e->last_load_ms = pg_now_ms();
-        if (pg_trust_load(e->notation_dir, &loaded, &lerr) == PG_OK) {
-            e->trust = loaded;
-            pg_log(LOG_NOTICE, "trust policy loaded from %s", e->notation_dir);
+        g->last_load_ms = pg_now_ms();
+        if (pg_trust_load(g->notation_dir, &loaded, &lerr) == PG_OK) {
+            g->trust = loaded;
+            publish_generation(e, g);
+            pg_log(LOG_NOTICE, "trust policy loaded from %s", g->notation_dir);
         } else {
-            e->load_err = lerr;
+            g->load_err = lerr;
         }
     }
-    if (e->trust != NULL) {
-        t = pg_trust_ref(e->trust);
-    } else {
-        pg_err_set(err, e->load_err.status, "trust policy could not be loaded: %s",
-                   e->load_err.msg);
+    *out_trust = pg_trust_ref(g->trust);
+    if (g->trust == NULL) {
+        pg_err_set(terr, g->load_err.status, "trust policy could not be loaded: %s",
+                   g->load_err.msg);
     }
     pthread_mutex_unlock(&e->lock);
-    return t;
+    return g;
 }
 
-static void log_decision(const struct pg_enforcer *e, const struct pull_req *r,
-                         const struct pg_decision *d, const char *outcome)
+static void log_decision(const struct generation *e, const struct pull_req *r,
+                         const struct pg_decision *d, const char *outcome, int is_cached)
 {
     char image[LOG_VALUE_MAX], msg[LOG_VALUE_MAX], pod[LOG_VALUE_MAX], stmt[LOG_VALUE_MAX];
     char line[4 * LOG_VALUE_MAX + 256];
-    char f[8][LOG_VALUE_MAX + 32];
-    const char *fields[9];
+    char f[9][LOG_VALUE_MAX + 32];
+    const char *fields[10];
     const char *digest = d->digest != NULL ? d->digest : "";
     int prio = d->outcome == PG_OUTCOME_DENY ? LOG_WARNING : LOG_INFO;
 
@@ -185,10 +243,11 @@ static void log_decision(const struct pg_enforcer *e, const struct pull_req *r,
     snprintf(f[5], sizeof(f[5]), "PULLGATE_MODE=%s", pg_mode_name(e->mode));
     snprintf(f[6], sizeof(f[6]), "PULLGATE_DURATION_MS=%lld", (long long)d->duration_ms);
     snprintf(f[7], sizeof(f[7]), "PULLGATE_MESSAGE=%s", msg);
-    for (int i = 0; i < 8; i++) {
+    snprintf(f[8], sizeof(f[8]), "PULLGATE_CACHE=%s", is_cached ? "hit" : "miss");
+    for (int i = 0; i < 9; i++) {
         fields[i] = f[i];
     }
-    fields[8] = NULL;
+    fields[9] = NULL;
     pg_log_fields(prio, line, fields);
 }
 
@@ -229,7 +288,7 @@ static void deny(struct pg_pull_decision *out, int code, enum pg_status reason, 
 
 /* The verification's time budget: pullgate's own bound, or the client's if
  * sooner. */
-static void make_deadline(const struct pg_enforcer *e, const struct pg_pull_ctx *ctx,
+static void make_deadline(const struct generation *e, const struct pg_pull_ctx *ctx,
                           struct pg_deadline *dl)
 {
     dl->at_ms = pg_now_ms() + e->verify_timeout_ms;
@@ -243,7 +302,7 @@ static void make_deadline(const struct pg_enforcer *e, const struct pg_pull_ctx 
     }
 }
 
-static struct pull_state *make_state(const struct pg_decision *d)
+static struct pull_state *make_state(const struct pg_decision *d, struct generation *g)
 {
     struct pull_state *s = pg_calloc(1, sizeof(*s));
     struct pg_ref *ref = NULL;
@@ -253,6 +312,7 @@ static struct pull_state *make_state(const struct pg_decision *d)
         return NULL;
     }
     s->pinned = pg_strdup(d->pinned);
+    s->gen = gen_ref(g);
     pg_err_init(&err);
     if (pg_ref_parse(d->image, &ref, &err) == PG_OK && ref->digest == NULL) {
         s->tag_name = pg_ref_string(ref);
@@ -262,8 +322,8 @@ static struct pull_state *make_state(const struct pg_decision *d)
 }
 
 /* Turns an allowed decision into a forwarded, digest-pinned request. */
-static void forward_pinned(struct pg_pull_ctx *ctx, const struct pg_decision *d,
-                           struct pg_pull_decision *out)
+static void forward_pinned(struct pg_pull_ctx *ctx, struct generation *g,
+                           const struct pg_decision *d, struct pg_pull_decision *out)
 {
     struct pg_err err;
     struct pull_state *s;
@@ -274,12 +334,13 @@ static void forward_pinned(struct pg_pull_ctx *ctx, const struct pg_decision *d,
         deny(out, GRPC_STATUS_INVALID_ARGUMENT, err.status, err.msg);
         return;
     }
-    s = make_state(d);
+    s = make_state(d, g);
     if (s == NULL || s->pinned == NULL) {
         pg_free(out->rewritten);
         out->rewritten = NULL;
         deny(out, GRPC_STATUS_RESOURCE_EXHAUSTED, PG_ERR_NOMEM, "out of memory");
         if (s != NULL) {
+            gen_unref(s->gen);
             pg_free(s->tag_name);
             pg_free(s);
         }
@@ -289,48 +350,138 @@ static void forward_pinned(struct pg_pull_ctx *ctx, const struct pg_decision *d,
     out->verdict = PG_PULL_ALLOW_REWRITTEN;
 }
 
+/* The verifier's on_resolved hook: answer from the cache, or lead the flight. */
+static enum pg_status on_resolved(void *user, const struct pg_decision *so_far,
+                                  int *out_is_decided, int64_t *out_valid_until,
+                                  struct pg_err *err)
+{
+    struct lookup *l = user;
+    struct pg_cache_answer a;
+    enum pg_status rc;
+
+    rc = pg_cache_lookup(l->e->cache, l->generation, so_far->repository, so_far->digest,
+                         l->deadline, &l->is_hit, &a, &l->flight, err);
+    if (rc != PG_OK) {
+        return rc;
+    }
+    pg_metrics_add(l->e->metrics, l->is_hit ? PG_METRICS_CACHE_HITS : PG_METRICS_CACHE_MISSES, 1);
+    *out_is_decided = l->is_hit;
+    if (l->is_hit && !a.is_allowed) {
+        return pg_err_set(err, a.reason, "%s", a.message);
+    }
+    *out_valid_until = a.valid_until;
+    return PG_OK;
+}
+
+/* Ends the flight this pull led, if any, with its decision (NULL: none). */
+static void finish_flight(struct pg_enforcer *e, struct lookup *l, const struct pg_decision *d)
+{
+    struct pg_cache_answer a;
+
+    if (l->flight == NULL) {
+        return;
+    }
+    memset(&a, 0, sizeof(a));
+    if (d != NULL) {
+        a.is_allowed = d->outcome == PG_OUTCOME_ALLOW;
+        a.reason = d->reason;
+        a.valid_until = d->valid_until;
+        snprintf(a.message, sizeof(a.message), "%s", a.is_allowed ? "" : d->message);
+    }
+    pg_cache_finish(e->cache, l->flight, d != NULL ? &a : NULL);
+    l->flight = NULL;
+}
+
+static struct pg_decision *verify(struct pg_enforcer *e, const struct generation *g,
+                                  const struct pg_trust *trust, const struct pull_req *r,
+                                  const struct pg_deadline *dl, struct lookup *l)
+{
+    struct pg_verify_request vr = {0};
+    struct pg_decision *d = NULL;
+
+    l->e = e;
+    l->generation = pg_trust_generation(trust);
+    l->deadline = dl;
+    vr.image = r->image;
+    vr.creds = r->has_creds ? &r->creds : NULL;
+    vr.deadline = dl;
+    vr.max_signatures = g->max_signatures;
+    vr.on_resolved = on_resolved;
+    vr.on_resolved_user = l;
+    pg_verify_image(trust, g->client, &vr, &d);
+    finish_flight(e, l, d);
+    return d;
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void count_pull(struct pg_enforcer *e, const struct generation *g,
+                       const struct pg_decision *d, int64_t t0_us)
+{
+    enum pg_metrics_outcome o = PG_METRICS_DENY;
+    enum pg_status reason = d != NULL ? d->reason : PG_ERR_NOMEM;
+
+    if (d != NULL && d->outcome == PG_OUTCOME_ALLOW) {
+        o = PG_METRICS_ALLOW;
+    } else if (d != NULL && d->outcome == PG_OUTCOME_SKIP) {
+        o = PG_METRICS_SKIP;
+    } else if (g->mode == PG_MODE_DRY_RUN) {
+        o = PG_METRICS_WOULD_DENY;
+    }
+    pg_metrics_pull(e->metrics, o, reason, now_us() - t0_us);
+    pg_metrics_registry_error(e->metrics, reason);
+}
+
 static void pre_hook(struct pg_pull_ctx *ctx, struct pg_pull_decision *out)
 {
     struct pg_enforcer *e = ctx->user;
+    int64_t t0 = now_us();
     struct pull_req r = {0};
     struct pg_trust *trust = NULL;
+    struct generation *g;
     struct pg_decision *d = NULL;
+    struct lookup l = {0};
     struct pg_deadline dl;
-    struct pg_verify_request vr = {0};
     struct pg_err err;
+    struct pg_err terr;
 
     pg_err_init(&err);
-    make_deadline(e, ctx, &dl);
-    if (decode_request(ctx->request, ctx->request_len, &r, &err) == PG_OK) {
-        trust = current_trust(e, &err);
-    }
-    if (trust != NULL) {
-        vr.image = r.image;
-        vr.creds = r.has_creds ? &r.creds : NULL;
-        vr.deadline = &dl;
-        vr.max_signatures = e->max_signatures;
-        pg_verify_image(trust, e->client, &vr, &d);
-    } else {
+    pg_err_init(&terr);
+    g = current(e, &trust, &terr);
+    make_deadline(g, ctx, &dl);
+    if (decode_request(ctx->request, ctx->request_len, &r, &err) != PG_OK) {
         d = early_decision(r.image, &err);
+    } else if (trust == NULL) {
+        d = early_decision(r.image, &terr);
+    } else {
+        d = verify(e, g, trust, &r, &dl, &l);
     }
+    count_pull(e, g, d, t0);
     if (d == NULL) {
         deny(out, GRPC_STATUS_RESOURCE_EXHAUSTED, PG_ERR_NOMEM, "out of memory while verifying");
         goto out;
     }
-    log_decision(e, &r, d, pg_outcome_name(d->outcome));
-    if (d->outcome == PG_OUTCOME_DENY && e->mode == PG_MODE_ENFORCE) {
+    log_decision(g, &r, d, pg_outcome_name(d->outcome), l.is_hit);
+    if (d->outcome == PG_OUTCOME_DENY && g->mode == PG_MODE_ENFORCE) {
         deny(out,
              d->reason == PG_ERR_PARSE ? GRPC_STATUS_INVALID_ARGUMENT
                                        : GRPC_STATUS_PERMISSION_DENIED,
              d->reason, d->message);
-    } else if (d->outcome == PG_OUTCOME_ALLOW && e->mode == PG_MODE_ENFORCE) {
-        forward_pinned(ctx, d, out);
+    } else if (d->outcome == PG_OUTCOME_ALLOW && g->mode == PG_MODE_ENFORCE) {
+        forward_pinned(ctx, g, d, out);
     } else {
         out->verdict = PG_PULL_ALLOW;
     }
 out:
     pg_decision_free(d);
     pg_trust_unref(trust);
+    gen_unref(g);
     pull_req_clear(&r);
 }
 
@@ -340,11 +491,14 @@ static void post_hook(struct pg_pull_ctx *ctx, struct pg_pull_outcome *outcome)
     struct pull_state *s = ctx->state;
     struct pg_err err;
 
+    if (outcome->grpc_code != GRPC_STATUS_OK) {
+        pg_metrics_add(e->metrics, PG_METRICS_UPSTREAM_ERRORS, 1);
+    }
     if (s == NULL || s->tag_name == NULL || outcome->grpc_code != GRPC_STATUS_OK) {
         return;
     }
     pg_err_init(&err);
-    if (pg_ctrimages_tag(e->containerd, e->namespace, s->pinned, s->tag_name,
+    if (pg_ctrimages_tag(e->containerd, s->gen->namespace, s->pinned, s->tag_name,
                          pg_now_ms() + TAG_TIMEOUT_MS, &err) != PG_OK) {
         /* The verified image is on the node; only its tag is missing, so
          * kubelet will ask again and the pull is repeated. */
@@ -358,6 +512,7 @@ static void release_hook(struct pg_pull_ctx *ctx)
     struct pull_state *s = ctx->state;
 
     if (s != NULL) {
+        gen_unref(s->gen);
         pg_free(s->pinned);
         pg_free(s->tag_name);
         pg_free(s);
@@ -373,22 +528,82 @@ void pg_enforce_hooks(struct pg_enforcer *e, struct pg_pull_hooks *out)
     out->user = e;
 }
 
-enum pg_status pg_enforce_reload(struct pg_enforcer *e, struct pg_err *err)
+/*
+ * A generation from opts. With must_load, a policy that does not load fails
+ * it; without, the generation keeps the error and loads again on use.
+ */
+static enum pg_status gen_new(const struct pg_enforce_options *opts, int must_load,
+                              struct generation **out, struct pg_err *err)
 {
-    struct pg_trust *loaded = NULL;
-    struct pg_trust *old;
+    struct generation *g = pg_calloc(1, sizeof(*g));
     enum pg_status rc;
 
-    rc = pg_trust_load(e->notation_dir, &loaded, err);
+    if (g == NULL) {
+        return pg_err_set(err, PG_ERR_NOMEM, "out of memory creating the enforcer");
+    }
+    atomic_init(&g->refs, 1);
+    g->notation_dir = pg_strdup(opts->notation_dir);
+    g->namespace = pg_strdup(opts->containerd_namespace != NULL ? opts->containerd_namespace
+                                                                : PG_CRI_NAMESPACE);
+    g->verify_timeout_ms = opts->verify_timeout_ms > 0 ? opts->verify_timeout_ms : 60000;
+    g->max_signatures = opts->max_signatures;
+    g->mode = opts->mode;
+    if (g->notation_dir == NULL || g->namespace == NULL) {
+        rc = pg_err_set(err, PG_ERR_NOMEM, "out of memory creating the enforcer");
+        goto fail;
+    }
+    rc = pg_registry_client_new(&opts->registry, &g->client, err);
+    if (rc != PG_OK) {
+        goto fail;
+    }
+    pg_err_init(&g->load_err);
+    g->last_load_ms = pg_now_ms();
+    rc = pg_trust_load(g->notation_dir, &g->trust, &g->load_err);
+    if (rc != PG_OK && must_load) {
+        pg_err_set(err, rc, "%s", g->load_err.msg);
+        goto fail;
+    }
+    *out = g;
+    return PG_OK;
+fail:
+    gen_unref(g);
+    return rc;
+}
+
+enum pg_status pg_enforce_reload(struct pg_enforcer *e, const struct pg_enforce_options *opts,
+                                 struct pg_err *err)
+{
+    struct generation *g = NULL;
+    struct generation *old;
+    enum pg_status rc;
+
+    rc = gen_new(opts, 1, &g, err);
     if (rc != PG_OK) {
         return rc;
     }
+    pg_cache_set_limits(e->cache, &opts->cache);
     pthread_mutex_lock(&e->lock);
-    old = e->trust;
-    e->trust = loaded;
+    old = e->gen;
+    e->gen = g;
+    publish_generation(e, g);
     pthread_mutex_unlock(&e->lock);
-    pg_trust_unref(old);
+    gen_unref(old); /* freed when the last pull under it ends */
     return PG_OK;
+}
+
+void pg_enforce_get_cache_stats(struct pg_enforcer *e, struct pg_cache_stats *out_stats)
+{
+    pg_cache_get_stats(e->cache, out_stats);
+}
+
+uint64_t pg_enforce_generation(struct pg_enforcer *e)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&e->lock);
+    n = pg_trust_generation(e->gen->trust);
+    pthread_mutex_unlock(&e->lock);
+    return n;
 }
 
 static grpc_channel *open_containerd(const char *path)
@@ -411,7 +626,6 @@ enum pg_status pg_enforce_new(const struct pg_enforce_options *opts, struct pg_e
                               struct pg_err *err)
 {
     struct pg_enforcer *e = pg_calloc(1, sizeof(*e));
-    struct pg_err lerr;
     enum pg_status rc;
 
     if (e == NULL) {
@@ -419,17 +633,11 @@ enum pg_status pg_enforce_new(const struct pg_enforce_options *opts, struct pg_e
     }
     pthread_mutex_init(&e->lock, NULL);
     grpc_init();
-    e->notation_dir = pg_strdup(opts->notation_dir);
-    e->namespace = pg_strdup(opts->containerd_namespace != NULL ? opts->containerd_namespace
-                                                                : PG_CRI_NAMESPACE);
-    e->verify_timeout_ms = opts->verify_timeout_ms > 0 ? opts->verify_timeout_ms : 60000;
-    e->max_signatures = opts->max_signatures;
-    e->mode = opts->mode;
-    if (e->notation_dir == NULL || e->namespace == NULL) {
-        rc = pg_err_set(err, PG_ERR_NOMEM, "out of memory creating the enforcer");
-        goto fail;
+    e->metrics = opts->metrics;
+    rc = pg_cache_new(&opts->cache, &e->cache, err);
+    if (rc == PG_OK) {
+        rc = gen_new(opts, 0, &e->gen, err);
     }
-    rc = pg_registry_client_new(&opts->registry, &e->client, err);
     if (rc != PG_OK) {
         goto fail;
     }
@@ -438,13 +646,11 @@ enum pg_status pg_enforce_new(const struct pg_enforce_options *opts, struct pg_e
         rc = pg_err_set(err, PG_ERR_NOMEM, "cannot create a channel to %s", opts->upstream_path);
         goto fail;
     }
-    pg_err_init(&lerr);
-    e->last_load_ms = pg_now_ms();
-    if (pg_trust_load(e->notation_dir, &e->trust, &lerr) != PG_OK) {
-        e->load_err = lerr;
+    if (e->gen->trust == NULL) {
         pg_log(LOG_ERR, "trust policy not loaded, every pull is refused until it loads: %s",
-               lerr.msg);
+               e->gen->load_err.msg);
     }
+    publish_generation(e, e->gen);
     *out = e;
     return PG_OK;
 fail:
@@ -457,13 +663,11 @@ void pg_enforce_free(struct pg_enforcer *e)
     if (e == NULL) {
         return;
     }
-    pg_trust_unref(e->trust);
-    pg_registry_client_free(e->client);
+    gen_unref(e->gen);
+    pg_cache_free(e->cache);
     if (e->containerd != NULL) {
         grpc_channel_destroy(e->containerd);
     }
-    pg_free(e->notation_dir);
-    pg_free(e->namespace);
     pthread_mutex_destroy(&e->lock);
     pg_free(e);
     grpc_shutdown();

@@ -9,7 +9,10 @@
 #define PG_ENFORCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "cache.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "registry.h"
 #include "status.h"
@@ -27,6 +30,8 @@ struct pg_enforce_options {
     long verify_timeout_ms; /* pullgate's own bound on one verification */
     size_t max_signatures;
     enum pg_mode mode;
+    struct pg_cache_limits cache; /* all zero: no verification cache */
+    struct pg_metrics *metrics;   /* borrowed, outlives the enforcer; NULL: none */
 };
 
 struct pg_enforcer;
@@ -40,11 +45,21 @@ enum pg_status pg_enforce_new(const struct pg_enforce_options *opts,
                               struct pg_enforcer **out_enforcer, struct pg_err *err);
 
 /*
- * Re-reads the trust policy and stores and swaps them in atomically. Pulls in
- * flight finish under the generation they started with. A new configuration
- * that fails to load is refused and the running one is kept.
+ * Builds a new generation from opts (trust policy and stores read again, a
+ * new registry client, verification settings, mode, namespace, cache limits)
+ * and swaps it in atomically; the cache then serves only the new generation.
+ * Pulls in flight finish under the generation they started with. A policy or
+ * store that fails to load, or a client that cannot be built, refuses the
+ * reload and the running generation is kept. upstream_path and metrics are
+ * ignored: they need a restart.
  */
-enum pg_status pg_enforce_reload(struct pg_enforcer *enforcer, struct pg_err *err);
+enum pg_status pg_enforce_reload(struct pg_enforcer *enforcer,
+                                 const struct pg_enforce_options *opts, struct pg_err *err);
+
+/* The trust generation in use, 0 while none is loaded. */
+uint64_t pg_enforce_generation(struct pg_enforcer *enforcer);
+
+void pg_enforce_get_cache_stats(struct pg_enforcer *enforcer, struct pg_cache_stats *out_stats);
 
 /* The hooks to give the proxy; user points at enforcer. */
 void pg_enforce_hooks(struct pg_enforcer *enforcer, struct pg_pull_hooks *out_hooks);

@@ -568,17 +568,24 @@ enum pg_status pg_metrics_new(struct pg_metrics **out, struct pg_err *err)
     return PG_OK;
 }
 
-void pg_metrics_free(struct pg_metrics *m)
+void pg_metrics_stop(struct pg_metrics *m)
 {
     if (m == NULL) {
         return;
     }
     if (m->httpd != NULL) {
         MHD_stop_daemon(m->httpd); /* closes the listening socket too */
+        m->httpd = NULL;
     }
     if (m->unix_path != NULL) {
         unlink(m->unix_path);
         pg_free(m->unix_path);
+        m->unix_path = NULL;
     }
+}
+
+void pg_metrics_free(struct pg_metrics *m)
+{
+    pg_metrics_stop(m);
     pg_free(m);
 }

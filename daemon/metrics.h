@@ -77,6 +77,9 @@ enum pg_status pg_metrics_serve(struct pg_metrics *m, const char *listen, struct
 /* The TCP port being served (for listeners on port 0), or 0. */
 unsigned pg_metrics_port(const struct pg_metrics *m);
 
+/* Stops serving (the counters stay usable); done by pg_metrics_free too. */
+void pg_metrics_stop(struct pg_metrics *m);
+
 void pg_metrics_free(struct pg_metrics *m);
 
 /* Every function below accepts m == NULL and then does nothing. */
