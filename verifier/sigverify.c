@@ -2,12 +2,14 @@
 /*
  * One signature through notation's verification steps, in notation's order:
  * integrity, authenticity with trusted identity, expiry, authentic
- * timestamp, revocation, then the payload's binding to the target. The
- * envelope format lives in jws.c, certificate rules in x509chain.c, trust
- * stores in trust.c, identities in identity.c.
+ * timestamp, revocation, a verification plugin's verdict, then the
+ * payload's binding to the target. The envelope format lives in jws.c,
+ * certificate rules in x509chain.c, trust stores in trust.c, identities in
+ * identity.c, running plugins in plugin.c, AWS Signer in awssigner.c.
  */
 #include "sigverify.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -17,10 +19,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "awssigner.h"
 #include "identity.h"
 #include "jws.h"
 #include "log.h"
 #include "mem.h"
+#include "plugin.h"
 #include "x509chain.h"
 
 #define COSE_MEDIA_TYPE "application/cose"
@@ -34,7 +38,51 @@ struct ctx {
     enum pg_signing_scheme scheme;
     json_t *payload;
     int is_stopped; /* an enforced check failed */
+
+    struct pg_sigverify_options opts;
+    const char *plugin;             /* the verificationPlugin named, or NULL */
+    const char *plugin_min_version; /* may be NULL */
+    int is_native_aws;              /* the plugin's work is done in-process */
+    struct pg_plugin_metadata meta; /* its verifier capabilities */
 };
+
+/* ---- options ------------------------------------------------------------- */
+
+static pthread_mutex_t options_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pg_sigverify_options global_options;
+static int has_global_options;
+
+void pg_sigverify_options_init(struct pg_sigverify_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->plugin_timeout_ms = PG_PLUGIN_DEFAULT_TIMEOUT_MS;
+    snprintf(o->plugin_env, sizeof(o->plugin_env), "%s", PG_PLUGIN_DEFAULT_ENV);
+    o->aws_signer = PG_AWS_SIGNER_NATIVE;
+    o->aws_signer_cache_ttl_s = PG_AWSSIGNER_DEFAULT_CACHE_S;
+}
+
+void pg_sigverify_set_options(const struct pg_sigverify_options *o)
+{
+    pthread_mutex_lock(&options_lock);
+    global_options = *o;
+    has_global_options = 1;
+    pthread_mutex_unlock(&options_lock);
+}
+
+static void take_options(const struct pg_sigverify_input *in, struct pg_sigverify_options *out)
+{
+    if (in->options != NULL) {
+        *out = *in->options;
+        return;
+    }
+    pthread_mutex_lock(&options_lock);
+    if (has_global_options) {
+        *out = global_options;
+    } else {
+        pg_sigverify_options_init(out);
+    }
+    pthread_mutex_unlock(&options_lock);
+}
 
 /* ---- outcome bookkeeping ------------------------------------------------- */
 
@@ -216,29 +264,55 @@ static enum pg_status parse_payload(struct ctx *c, struct pg_err *err)
     return PG_OK;
 }
 
-/*
- * Extended attributes nobody here processes. Not yet: verification plugins
- * are not run, so a signature naming one fails closed, as does any other
- * critical attribute (the specification demands it; notation ignores them
- * when no plugin is named).
- */
-static enum pg_status check_extended_attrs(const struct ctx *c, struct pg_err *err)
+/* The plugin attributes must be critical, non-blank strings (a SemVer for the minimum). */
+static enum pg_status take_plugin_attrs(struct ctx *c, struct pg_err *err)
 {
     const struct pg_jws_attr *plugin = pg_jws_find_attr(c->jws, PG_JWS_PLUGIN);
+    const struct pg_jws_attr *min = pg_jws_find_attr(c->jws, PG_JWS_PLUGIN_MIN_VERSION);
+    const char *name = plugin != NULL ? json_string_value(plugin->value) : NULL;
+    const char *version = min != NULL ? json_string_value(min->value) : NULL;
+    char buf[TEXT_MAX];
+
+    if (plugin != NULL && (!plugin->is_critical || name == NULL || strspn(name, " \t") ==
+                                                                       strlen(name))) {
+        return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
+                          PG_JWS_PLUGIN " must be a critical, non-blank string");
+    }
+    if (min != NULL && plugin == NULL) {
+        return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
+                          PG_JWS_PLUGIN_MIN_VERSION " is present without " PG_JWS_PLUGIN);
+    }
+    if (min != NULL && (!min->is_critical || !pg_plugin_semver_is_valid(version))) {
+        return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
+                          PG_JWS_PLUGIN_MIN_VERSION " \"%s\" must be a critical semantic version",
+                          version != NULL ? pg_escape(buf, sizeof(buf), version, strlen(version))
+                                          : "(not a string)");
+    }
+    c->plugin = name;
+    c->plugin_min_version = version;
+    return PG_OK;
+}
+
+/*
+ * Extended attributes: with a verification plugin every one is forwarded to
+ * it and it must process them; without one, a critical attribute nobody
+ * here understands fails closed (the specification demands it; notation
+ * ignores them when no plugin is named).
+ */
+static enum pg_status check_extended_attrs(struct ctx *c, struct pg_err *err)
+{
+    enum pg_status rc = take_plugin_attrs(c, err);
     char buf[TEXT_MAX];
     size_t i;
 
-    if (plugin != NULL) {
-        const char *name = json_is_string(plugin->value) ? json_string_value(plugin->value) : "";
-
-        return pg_err_set(err, PG_ERR_UNSUPPORTED,
-                          "verification plugin \"%s\" is not supported yet",
-                          pg_escape(buf, sizeof(buf), name, strlen(name)));
+    if (rc != PG_OK || c->plugin != NULL) {
+        return rc;
     }
     for (i = 0; i < c->jws->n_ext; i++) {
         if (c->jws->ext[i].is_critical) {
             return pg_err_set(
-                err, PG_ERR_UNSUPPORTED, "unknown critical attribute \"%s\"",
+                err, PG_ERR_UNSUPPORTED,
+                "unknown critical attribute \"%s\" and no verification plugin to process it",
                 pg_escape(buf, sizeof(buf), c->jws->ext[i].name, strlen(c->jws->ext[i].name)));
         }
     }
@@ -285,6 +359,161 @@ static void check_integrity(struct ctx *c)
     /* Integrity is enforced whatever the statement says. */
     c->out->checks[PG_CHECK_INTEGRITY].action = PG_ACTION_ENFORCE;
     record(c, PG_CHECK_INTEGRITY, rc, err.msg);
+}
+
+/* ---- verification plugins ------------------------------------------------ */
+
+static void plugin_options(const struct ctx *c, struct pg_plugin_options *po, char *dir,
+                           size_t dir_len)
+{
+    if (c->opts.plugins_dir[0] != '\0') {
+        snprintf(dir, dir_len, "%s", c->opts.plugins_dir);
+    } else {
+        snprintf(dir, dir_len, "%s/plugins", pg_trust_dir(c->in->trust));
+    }
+    memset(po, 0, sizeof(*po));
+    po->plugins_dir = dir;
+    po->timeout_ms = c->opts.plugin_timeout_ms;
+    po->env_allow = c->opts.plugin_env;
+    po->deadline = c->in->deadline;
+}
+
+/* Native AWS Signer stands in for the plugin of the version it follows. */
+static enum pg_status use_native_aws(struct ctx *c, struct pg_err *err)
+{
+    if (c->plugin_min_version != NULL &&
+        pg_plugin_semver_compare(PG_AWSSIGNER_EQUIVALENT_VERSION, c->plugin_min_version) < 0) {
+        return pg_err_set(err, PG_ERR_PLUGIN,
+                          "the signature requires plugin " PG_AWSSIGNER_PLUGIN " %s or later; "
+                          "native verification follows version " PG_AWSSIGNER_EQUIVALENT_VERSION
+                          " (aws_signer = plugin runs an installed plugin instead)",
+                          c->plugin_min_version);
+    }
+    c->is_native_aws = 1;
+    c->meta.has_identity = 1;
+    c->meta.has_revocation = 1;
+    return PG_OK;
+}
+
+static enum pg_status discover_plugin(struct ctx *c, struct pg_err *err)
+{
+    char dir[PG_SIGVERIFY_PATH_MAX + 16];
+    struct pg_plugin_options po;
+
+    if (strcmp(c->plugin, PG_AWSSIGNER_PLUGIN) == 0 && c->opts.aws_signer == PG_AWS_SIGNER_OFF) {
+        return pg_err_set(err, PG_ERR_UNSUPPORTED,
+                          "aws signer signatures are refused by configuration (aws_signer = off)");
+    }
+    if (strcmp(c->plugin, PG_AWSSIGNER_PLUGIN) == 0 &&
+        c->opts.aws_signer == PG_AWS_SIGNER_NATIVE) {
+        return use_native_aws(c, err);
+    }
+    plugin_options(c, &po, dir, sizeof(dir));
+    return pg_plugin_describe(&po, c->plugin, c->plugin_min_version, &c->meta, err);
+}
+
+/* Finding the plugin and its capabilities; any failure is fatal. */
+static void check_plugin_discovery(struct ctx *c)
+{
+    struct pg_err err;
+    enum pg_status rc;
+
+    if (c->plugin == NULL) {
+        return;
+    }
+    pg_err_init(&err);
+    rc = discover_plugin(c, &err);
+    if (rc != PG_OK) {
+        record(c, PG_CHECK_INTEGRITY, rc, err.msg);
+    }
+}
+
+static enum pg_status call_plugin(const struct ctx *c, const json_t *req, json_t **out_resp,
+                                  enum pg_status *out_rev_status, struct pg_err *err)
+{
+    char dir[PG_SIGVERIFY_PATH_MAX + 16];
+    struct pg_plugin_options po;
+
+    if (c->is_native_aws) {
+        struct pg_awssigner_options ao;
+
+        memset(&ao, 0, sizeof(ao));
+        ao.endpoint = c->opts.aws_signer_endpoint;
+        ao.timeout_ms = c->opts.plugin_timeout_ms;
+        ao.cache_ttl_s = c->opts.aws_signer_cache_ttl_s;
+        ao.deadline = c->in->deadline;
+        return pg_awssigner_verify(req, &ao, out_resp, out_rev_status, err);
+    }
+    *out_rev_status = PG_ERR_SIG_REVOKED;
+    plugin_options(c, &po, dir, sizeof(dir));
+    return pg_plugin_run(&po, c->plugin, "verify-signature", req, out_resp, err);
+}
+
+/* A revocation answer is not reused for longer than the cache keeps it. */
+static void bound_valid_until(struct ctx *c)
+{
+    int64_t ttl = c->is_native_aws ? c->opts.aws_signer_cache_ttl_s : PG_AWSSIGNER_DEFAULT_CACHE_S;
+    int64_t until = (int64_t)c->in->now + ttl;
+
+    if (c->out->valid_until == 0 || until < c->out->valid_until) {
+        c->out->valid_until = until;
+    }
+}
+
+static void apply_verdict(struct ctx *c, const struct pg_plugin_verdict *v,
+                          enum pg_status rev_status)
+{
+    char msg[PG_CHECK_MSG_MAX];
+
+    if (v->identity == 0 && !is_skipped(c, PG_CHECK_AUTHENTICITY)) {
+        snprintf(msg, sizeof(msg), "plugin %s: the signing identity is not trusted: %s",
+                 c->plugin, v->identity_reason);
+        record(c, PG_CHECK_AUTHENTICITY, PG_ERR_SIG_IDENTITY, msg);
+    }
+    if (c->is_stopped || v->revocation < 0) {
+        return;
+    }
+    bound_valid_until(c);
+    snprintf(msg, sizeof(msg), "plugin %s: revocation check failed: %s", c->plugin,
+             v->revocation_reason);
+    record(c, PG_CHECK_REVOCATION, v->revocation ? PG_OK : rev_status, msg);
+}
+
+/*
+ * The plugin's verdict on the capabilities the statement calls for (the
+ * revocation check only when revocation is not skipped); not called when
+ * none remain.
+ */
+static void check_plugin_verdict(struct ctx *c)
+{
+    struct pg_plugin_sig sig = {c->jws, pg_jws_scheme_name(c->scheme), c->in->statement,
+                                c->meta.has_identity,
+                                c->meta.has_revocation && !is_skipped(c, PG_CHECK_REVOCATION)};
+    struct pg_plugin_verdict v;
+    enum pg_status rev_status = PG_ERR_SIG_REVOKED;
+    json_t *req = NULL;
+    json_t *resp = NULL;
+    struct pg_err err;
+    enum pg_status rc;
+
+    if (c->plugin == NULL || (!sig.want_identity && !sig.want_revocation)) {
+        return;
+    }
+    pg_err_init(&err);
+    rc = pg_plugin_verify_request(&sig, &req, &err);
+    if (rc == PG_OK) {
+        rc = call_plugin(c, req, &resp, &rev_status, &err);
+    }
+    if (rc == PG_OK) {
+        rc = pg_plugin_check_response(c->plugin, req, resp, &v, &err);
+    }
+    if (rc != PG_OK) {
+        record(c, PG_CHECK_INTEGRITY, rc, err.msg);
+    } else {
+        apply_verdict(c, &v, rev_status);
+    }
+    json_decref(req);
+    json_decref(resp);
 }
 
 /* ---- authenticity and trusted identity ---------------------------------- */
@@ -340,8 +569,8 @@ static void check_authenticity(struct ctx *c)
     pg_err_init(&err);
     rc = check_trust_stores(c, &err);
     record(c, PG_CHECK_AUTHENTICITY, rc, err.msg);
-    if (c->is_stopped) {
-        return;
+    if (c->is_stopped || c->meta.has_identity) {
+        return; /* a plugin with the capability checks the identity */
     }
     /* A trusted identity failure replaces the authenticity result, as in notation. */
     pg_err_init(&err);
@@ -516,8 +745,8 @@ static void check_revocation(struct ctx *c)
     char subject[PG_X509_SUBJECT_MAX];
     int i;
 
-    if (is_skipped(c, PG_CHECK_REVOCATION)) {
-        return;
+    if (is_skipped(c, PG_CHECK_REVOCATION) || c->meta.has_revocation) {
+        return; /* a plugin with the capability checks revocation */
     }
     for (i = 0; i + 1 < sk_X509_num(c->chain); i++) {
         X509 *x = chain_cert(c, i);
@@ -599,6 +828,9 @@ static void run_checks(struct ctx *c)
         return;
     }
     check_integrity(c);
+    if (!c->is_stopped) {
+        check_plugin_discovery(c);
+    }
     if (c->is_stopped) {
         return;
     }
@@ -612,6 +844,9 @@ static void run_checks(struct ctx *c)
     }
     if (!c->is_stopped) {
         check_revocation(c);
+    }
+    if (!c->is_stopped) {
+        check_plugin_verdict(c);
     }
     pg_err_init(&err);
     if (!c->is_stopped && check_target(c, &err) != PG_OK) {
@@ -637,6 +872,7 @@ enum pg_status pg_sigverify(const struct pg_sigverify_input *in, struct pg_sig_r
     memset(&c, 0, sizeof(c));
     c.in = in;
     c.out = out;
+    take_options(in, &c.opts);
     for (i = 0; i < PG_CHECK_COUNT; i++) {
         out->checks[i].action = in->statement->actions[i];
     }

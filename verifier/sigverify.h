@@ -4,12 +4,14 @@
  * and its chain, authenticity against the trust stores, trusted identity,
  * expiry, authentic timestamp, revocation, and the payload's binding to the
  * target descriptor, each governed by the statement's level. No network
- * access happens here except what revocation and plugins need.
+ * access happens here except what revocation and plugins need. A signature
+ * naming a verification plugin runs it (plugin.c), or for AWS Signer its
+ * native equivalent (awssigner.c) when so configured.
  *
- * Not yet: COSE envelopes, RFC 3161 timestamp verification, OCSP/CRL
- * revocation checking and verification plugins. Each fails closed with
- * PG_ERR_UNSUPPORTED when a signature or statement needs it (under the
- * check's action where the check is level-controlled).
+ * Not yet: COSE envelopes, RFC 3161 timestamp verification and OCSP/CRL
+ * revocation checking. Each fails closed with PG_ERR_UNSUPPORTED when a
+ * signature or statement needs it (under the check's action where the check
+ * is level-controlled).
  */
 #ifndef PG_SIGVERIFY_H
 #define PG_SIGVERIFY_H
@@ -22,6 +24,33 @@
 #include "types.h"
 
 #define PG_CHECK_MSG_MAX 512
+#define PG_SIGVERIFY_PATH_MAX 1024
+
+/* How signatures naming com.amazonaws.signer.notation.plugin are verified. */
+enum pg_aws_signer_mode {
+    PG_AWS_SIGNER_NATIVE, /* in-process (awssigner.c); no plugin binary needed */
+    PG_AWS_SIGNER_PLUGIN, /* run the installed plugin like any other */
+    PG_AWS_SIGNER_OFF     /* refuse them */
+};
+
+/* Settings for plugins and AWS Signer; plain arrays so a copy is a memcpy. */
+struct pg_sigverify_options {
+    char plugins_dir[PG_SIGVERIFY_PATH_MAX]; /* "": <notation dir>/plugins */
+    int plugin_timeout_ms;                   /* per plugin command and AWS check */
+    char plugin_env[1024];                   /* variables passed to plugins, comma-separated */
+    enum pg_aws_signer_mode aws_signer;
+    char aws_signer_endpoint[512]; /* "": https://data-signer.<region>.amazonaws.com */
+    int aws_signer_cache_ttl_s;    /* 0: revocation answers are not cached */
+};
+
+/* The defaults: plugins under the notation directory, 10 s, native AWS Signer. */
+void pg_sigverify_options_init(struct pg_sigverify_options *o);
+
+/*
+ * Sets the options every pg_sigverify call without its own uses (copied;
+ * thread-safe). Until then they are the defaults.
+ */
+void pg_sigverify_set_options(const struct pg_sigverify_options *o);
 
 struct pg_check_result {
     enum pg_action action; /* what the statement asks for this check */
@@ -60,6 +89,7 @@ struct pg_sigverify_input {
     const struct pg_descriptor *target; /* the manifest being verified */
     time_t now;
     const struct pg_deadline *deadline; /* may be NULL */
+    const struct pg_sigverify_options *options; /* NULL: pg_sigverify_set_options's */
 };
 
 /*

@@ -374,9 +374,11 @@ static void plugin_vectors_fail_closed(void)
         for (i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
             struct pg_sig_result res;
 
-            CHECK(verify_vector(&fx, envs[i], &ng_a_target, &res) == PG_ERR_UNSUPPORTED);
+            CHECK(verify_vector(&fx, envs[i], &ng_a_target, &res) == PG_ERR_PLUGIN);
             CHECK(strstr(res.msg, "verification plugin \"") != NULL);
-            CHECK(strstr(res.msg, "is not supported yet") != NULL);
+            CHECK(strstr(res.msg, "is not installed") != NULL);
+            CHECK(res.checks[PG_CHECK_INTEGRITY].status == PG_ERR_PLUGIN);
+            CHECK(!res.checks[PG_CHECK_AUTHENTICITY].performed);
         }
         fixture_close(&fx);
     }
@@ -1084,7 +1086,8 @@ int main(void)
            expired_vectors_fail_strict_and_pass_logged_otherwise);
     PG_RUN("padded vectors fail integrity at every level",
            padded_vectors_fail_integrity_at_every_level);
-    PG_RUN("signatures naming a verification plugin fail closed", plugin_vectors_fail_closed);
+    PG_RUN("signatures naming a verification plugin that is not installed fail closed",
+           plugin_vectors_fail_closed);
     PG_RUN("another digest, size or media type fails at every level",
            descriptor_mismatch_fails_at_every_level);
     PG_RUN("cose is unsupported and unknown envelope types fail integrity",
