@@ -117,7 +117,7 @@ expect wrong-digest 1 '' "reason: signature_target_mismatch" \
     -- "${V[@]}" "$R/test/wrong:v1"
 expect two-bad-signatures 1 '' "signature 1: failed (signature_untrusted)" \
     "signature 2: failed (signature_target_mismatch)" -- "${V[@]}" "$R/test/two-bad:v1"
-expect missing-tag 1 '' "$R/test/signed:nope" -- "${V[@]}" "$R/test/signed:nope"
+expect missing-tag 1 '' "reason: not_found" "$R/test/signed:nope" -- "${V[@]}" "$R/test/signed:nope"
 expect registry-down 1 '' "reason: io_error" "connection failed" -- \
     "$PG" verify --notation-dir "$N" --plain-http 127.0.0.1:1 --timeout 5 127.0.0.1:1/test/a:v1
 
