@@ -37,6 +37,7 @@
     X(PG_ERR_SIG_EXPIRED, "signature_expired")                                                     \
     X(PG_ERR_SIG_TIMESTAMP, "signature_timestamp")                                                 \
     X(PG_ERR_SIG_REVOKED, "signature_revoked")                                                     \
+    X(PG_ERR_SIG_REVOCATION_UNKNOWN, "signature_revocation_unknown")                               \
     X(PG_ERR_SIG_TARGET, "signature_target_mismatch")                                              \
     X(PG_ERR_UNSUPPORTED, "unsupported")                                                           \
     X(PG_ERR_PLUGIN, "plugin_error")                                                               \
