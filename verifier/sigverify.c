@@ -20,11 +20,14 @@
 #include <openssl/x509v3.h>
 
 #include "awssigner.h"
+#include "cose.h"
 #include "identity.h"
 #include "jws.h"
 #include "log.h"
 #include "mem.h"
 #include "plugin.h"
+#include "revocation.h"
+#include "timestamp.h"
 #include "x509chain.h"
 
 #define COSE_MEDIA_TYPE "application/cose"
@@ -33,7 +36,8 @@
 struct ctx {
     const struct pg_sigverify_input *in;
     struct pg_sig_result *out;
-    struct pg_jws *jws;
+    struct pg_jws *jws;   /* for COSE, a view owned by cose */
+    struct pg_cose *cose; /* NULL for JWS */
     STACK_OF(X509) * chain; /* the envelope chain, leaf first */
     enum pg_signing_scheme scheme;
     json_t *payload;
@@ -59,6 +63,7 @@ void pg_sigverify_options_init(struct pg_sigverify_options *o)
     snprintf(o->plugin_env, sizeof(o->plugin_env), "%s", PG_PLUGIN_DEFAULT_ENV);
     o->aws_signer = PG_AWS_SIGNER_NATIVE;
     o->aws_signer_cache_ttl_s = PG_AWSSIGNER_DEFAULT_CACHE_S;
+    pg_revocation_options_init(&o->revocation);
 }
 
 void pg_sigverify_set_options(const struct pg_sigverify_options *o)
@@ -187,8 +192,12 @@ static enum pg_status parse_envelope(struct ctx *c, struct pg_err *err)
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "signature envelope has no media type");
     }
     if (strcmp(mt, COSE_MEDIA_TYPE) == 0) {
-        return pg_err_set(err, PG_ERR_UNSUPPORTED,
-                          "cose signature envelopes (" COSE_MEDIA_TYPE ") are not supported yet");
+        enum pg_status rc = pg_cose_parse(c->in->envelope, c->in->envelope_len, &c->cose, err);
+
+        if (rc == PG_OK) {
+            c->jws = pg_cose_view(c->cose);
+        }
+        return rc;
     }
     if (strcmp(mt, PG_JWS_MEDIA_TYPE) != 0) {
         char buf[TEXT_MAX];
@@ -242,6 +251,9 @@ static enum pg_status verify_signature(struct ctx *c, struct pg_err *err)
     if (key == NULL) {
         return pg_err_set_ssl(err, PG_ERR_SIG_INTEGRITY,
                               "cannot read the public key of the signing certificate");
+    }
+    if (c->cose != NULL) {
+        return pg_cose_verify_signature(c->cose, key, spec, err);
     }
     return pg_jws_verify_signature(c->jws, key, spec, err);
 }
@@ -330,7 +342,8 @@ static enum pg_status run_integrity(struct ctx *c, struct pg_err *err)
         rc = verify_signature(c, err);
     }
     if (rc == PG_OK) {
-        rc = pg_jws_check_header(c->jws, &c->scheme, err);
+        rc = c->cose != NULL ? pg_cose_check_header(c->cose, &c->scheme, err)
+                             : pg_jws_check_header(c->jws, &c->scheme, err);
     }
     if (rc == PG_OK) {
         snprintf(c->out->signing_scheme, sizeof(c->out->signing_scheme), "%s",
@@ -653,14 +666,49 @@ static int chain_has_expired_cert(const struct ctx *c, int64_t now)
     return 0;
 }
 
+/* Lowers valid_until to until (0: no bound). */
+static void bound_result_life(struct ctx *c, int64_t until)
+{
+    if (until != 0 && (c->out->valid_until == 0 || until < c->out->valid_until)) {
+        c->out->valid_until = until;
+    }
+}
+
+/* The RFC 3161 token against the signature bytes and the tsa stores (timestamp.c). */
+static enum pg_status verify_timestamp(struct ctx *c, struct pg_err *err)
+{
+    struct pg_timestamp_input ti;
+    struct pg_timestamp_result tr;
+    STACK_OF(X509) *tsa = NULL;
+    enum pg_status rc = pg_timestamp_tsa_certs(c->in->trust, c->in->statement, &tsa, err);
+
+    if (rc != PG_OK) {
+        return rc;
+    }
+    memset(&ti, 0, sizeof(ti));
+    ti.token = c->jws->timestamp.data;
+    ti.token_len = c->jws->timestamp.len;
+    ti.signature = c->jws->signature.data;
+    ti.signature_len = c->jws->signature.len;
+    ti.tsa_certs = tsa;
+    ti.signing_chain = c->chain;
+    ti.now = c->in->now;
+    ti.deadline = c->in->deadline;
+    ti.revocation = &c->opts.revocation;
+    rc = pg_timestamp_verify(&ti, &tr, err);
+    if (rc == PG_OK) {
+        bound_result_life(c, tr.valid_until);
+    }
+    sk_X509_free(tsa);
+    return rc;
+}
+
 /*
  * notary.x509: a timestamp is verified when the statement names a tsa store
  * and verifyTimestamp is always, or afterCertExpiry with a certificate
- * expired now; otherwise every certificate must be valid now. Not yet: RFC
- * 3161 tokens are not verified, so a statement that asks for one fails this
- * check (under its action) instead of accepting an unchecked timestamp.
+ * expired now; otherwise every certificate must be valid now.
  */
-static enum pg_status check_timestamp_x509(const struct ctx *c, struct pg_err *err)
+static enum pg_status check_timestamp_x509(struct ctx *c, struct pg_err *err)
 {
     const struct pg_statement *st = c->in->statement;
     int64_t now = (int64_t)c->in->now;
@@ -673,8 +721,7 @@ static enum pg_status check_timestamp_x509(const struct ctx *c, struct pg_err *e
                           "trust store requires");
     }
     if (is_wanted) {
-        return pg_err_set(err, PG_ERR_UNSUPPORTED,
-                          "RFC 3161 timestamp verification is not supported yet");
+        return verify_timestamp(c, err);
     }
     return chain_valid_at(c, now, "the time of verification", err);
 }
@@ -697,72 +744,35 @@ static void check_authentic_timestamp(struct ctx *c)
     record(c, PG_CHECK_AUTHENTIC_TIMESTAMP, rc, err.msg);
 }
 
-static int has_ocsp_url(X509 *x)
-{
-    int crit = -1;
-    AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(x, NID_info_access, &crit, NULL);
-    int found = aia == NULL && crit != -1; /* present but unreadable: assume yes */
-    int i;
-
-    for (i = 0; aia != NULL && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
-        ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
-
-        found = found || (OBJ_obj2nid(ad->method) == NID_ad_OCSP && ad->location->type == GEN_URI);
-    }
-    AUTHORITY_INFO_ACCESS_free(aia);
-    return found;
-}
-
-static int has_crl_url(X509 *x)
-{
-    int crit = -1;
-    CRL_DIST_POINTS *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, &crit, NULL);
-    int found = dps == NULL && crit != -1; /* present but unreadable: assume yes */
-    int i;
-    int j;
-
-    for (i = 0; dps != NULL && i < sk_DIST_POINT_num(dps); i++) {
-        DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
-        GENERAL_NAMES *names =
-            dp->distpoint != NULL && dp->distpoint->type == 0 ? dp->distpoint->name.fullname : NULL;
-
-        for (j = 0; names != NULL && j < sk_GENERAL_NAME_num(names); j++) {
-            found = found || sk_GENERAL_NAME_value(names, j)->type == GEN_URI;
-        }
-    }
-    CRL_DIST_POINTS_free(dps);
-    return found;
-}
-
 /*
- * Not yet: OCSP and CRL are not consulted. A certificate below the root that
- * names either fails the check (under its action); certificates naming
- * neither are non-revokable, which notation accepts too.
+ * OCSP and CRL for every certificate of the chain but the root
+ * (revocation.c). The signing authority scheme's authentic signing time is
+ * compared with invalidity dates; notary.x509 signatures have no trusted
+ * signing time for it, as in notation.
  */
 static void check_revocation(struct ctx *c)
 {
-    char msg[PG_CHECK_MSG_MAX];
-    char subject[PG_X509_SUBJECT_MAX];
-    int i;
+    struct pg_revocation_input ri;
+    struct pg_revocation_result rr;
+    struct pg_err err;
+    enum pg_status rc;
 
     if (is_skipped(c, PG_CHECK_REVOCATION) || c->meta.has_revocation) {
         return; /* a plugin with the capability checks revocation */
     }
-    for (i = 0; i + 1 < sk_X509_num(c->chain); i++) {
-        X509 *x = chain_cert(c, i);
-
-        if (has_ocsp_url(x) || has_crl_url(x)) {
-            snprintf(msg, sizeof(msg),
-                     "certificate %s names OCSP or CRL services, and revocation checking is not "
-                     "supported yet",
-                     pg_x509_subject(x, subject, sizeof(subject)));
-            ERR_clear_error();
-            record(c, PG_CHECK_REVOCATION, PG_ERR_UNSUPPORTED, msg);
-            return;
-        }
+    memset(&ri, 0, sizeof(ri));
+    ri.chain = c->chain;
+    ri.now = c->in->now;
+    ri.signing_time =
+        c->scheme == PG_SCHEME_SIGNING_AUTHORITY ? c->jws->authentic_signing_time.sec : 0;
+    ri.deadline = c->in->deadline;
+    ri.options = &c->opts.revocation;
+    pg_err_init(&err);
+    rc = pg_revocation_check_chain(&ri, &rr, &err);
+    if (rc == PG_OK) {
+        bound_result_life(c, rr.valid_until);
     }
-    ERR_clear_error();
-    record(c, PG_CHECK_REVOCATION, PG_OK, "");
+    record(c, PG_CHECK_REVOCATION, rc, err.msg);
 }
 
 /* ---- descriptor binding ------------------------------------------------- */
@@ -883,6 +893,9 @@ enum pg_status pg_sigverify(const struct pg_sigverify_input *in, struct pg_sig_r
            out->status == PG_OK ? "" : ": ", out->msg);
     json_decref(c.payload);
     sk_X509_pop_free(c.chain, X509_free);
-    pg_jws_free(c.jws);
+    if (c.cose == NULL) {
+        pg_jws_free(c.jws);
+    }
+    pg_cose_free(c.cose);
     return out->status;
 }

@@ -8,10 +8,10 @@
  * naming a verification plugin runs it (plugin.c), or for AWS Signer its
  * native equivalent (awssigner.c) when so configured.
  *
- * Not yet: COSE envelopes, RFC 3161 timestamp verification and OCSP/CRL
- * revocation checking. Each fails closed with PG_ERR_UNSUPPORTED when a
- * signature or statement needs it (under the check's action where the check
- * is level-controlled).
+ * RFC 3161 timestamps are verified in timestamp.c, OCSP and CRL in
+ * revocation.c.
+ *
+ * Not yet: COSE envelopes. They fail closed with PG_ERR_UNSUPPORTED.
  */
 #ifndef PG_SIGVERIFY_H
 #define PG_SIGVERIFY_H
@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "revocation.h"
 #include "status.h"
 #include "trust.h"
 #include "types.h"
@@ -41,6 +42,7 @@ struct pg_sigverify_options {
     enum pg_aws_signer_mode aws_signer;
     char aws_signer_endpoint[512]; /* "": https://data-signer.<region>.amazonaws.com */
     int aws_signer_cache_ttl_s;    /* 0: revocation answers are not cached */
+    struct pg_revocation_options revocation; /* OCSP/CRL limits; tsa chain revocation */
 };
 
 /* The defaults: plugins under the notation directory, 10 s, native AWS Signer. */
