@@ -13,6 +13,8 @@ packages=(
     # tests, demo and benchmarks
     containerd docker-registry openssl curl valgrind
     libclang-rt-14-dev systemd
+    # the Debian package (cpack -G DEB: dpkg-shlibdeps, dpkg-deb)
+    dpkg-dev
 )
 
 missing=()
