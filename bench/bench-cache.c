@@ -143,8 +143,7 @@ static int time_hook(struct pg_enforcer *e, const struct pg_enforce_options *eo,
         }
         t0 = now_us();
         if (pull(&h, o->image) != PG_PULL_ALLOW_REWRITTEN) {
-            fprintf(stderr, "bench-cache: %s was not allowed (see the decision line)\n",
-                    o->image);
+            fprintf(stderr, "bench-cache: %s was not allowed (see the decision line)\n", o->image);
             pg_free(t);
             return -1;
         }
@@ -159,8 +158,8 @@ static int time_hook(struct pg_enforcer *e, const struct pg_enforce_options *eo,
 /* p50 and p99 of a cache hit among LOOKUP_ENTRIES entries. */
 static int time_lookup(int runs, double out[2])
 {
-    struct pg_cache_limits l = {LOOKUP_ENTRIES, PG_CACHE_DEFAULT_MAX_BYTES,
-                                PG_CACHE_DEFAULT_TTL_MS, 5000, NULL, NULL};
+    struct pg_cache_limits l = {
+        LOOKUP_ENTRIES, PG_CACHE_DEFAULT_MAX_BYTES, PG_CACHE_DEFAULT_TTL_MS, 5000, NULL, NULL};
     struct pg_cache_answer a = {.is_allowed = 1};
     struct pg_cache_answer got;
     struct pg_cache *c = NULL;
@@ -217,8 +216,8 @@ static int parse(int argc, char **argv, struct opts *o)
             return -1;
         }
     }
-    return o->notation_dir != NULL && o->plain_http != NULL && o->image != NULL &&
-                   o->runs > 0 && o->runs <= MAX_RUNS && o->calls > 0
+    return o->notation_dir != NULL && o->plain_http != NULL && o->image != NULL && o->runs > 0 &&
+                   o->runs <= MAX_RUNS && o->calls > 0
                ? 0
                : -1;
 }

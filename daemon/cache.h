@@ -33,8 +33,8 @@ struct pg_cache_limits {
 /* A remembered decision, or one to remember. */
 struct pg_cache_answer {
     int is_allowed;
-    enum pg_status reason;     /* PG_OK when allowed */
-    int64_t valid_until;       /* unix seconds; 0: no bound (allowed answers) */
+    enum pg_status reason;        /* PG_OK when allowed */
+    int64_t valid_until;          /* unix seconds; 0: no bound (allowed answers) */
     char message[PG_ERR_MSG_MAX]; /* the refusal's message; empty when allowed */
 };
 

@@ -33,13 +33,13 @@
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* Histogram upper bounds in microseconds, 1 ms to 60 s; +Inf follows. */
-static const int64_t bucket_us[] = {1000,    2500,    5000,    10000,    25000,
-                                    50000,   100000,  250000,  500000,   1000000,
+static const int64_t bucket_us[] = {1000,    2500,    5000,     10000,    25000,
+                                    50000,   100000,  250000,   500000,   1000000,
                                     2500000, 5000000, 10000000, 30000000, 60000000};
 #define N_BUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
 
 static const char *const outcome_names[PG_METRICS_OUTCOME_COUNT] = {"allow", "skip", "deny",
-                                                                      "would_deny"};
+                                                                    "would_deny"};
 
 struct pg_metrics {
     atomic_uint_fast64_t pulls[PG_METRICS_OUTCOME_COUNT][PG_STATUS_COUNT];
@@ -72,8 +72,8 @@ static void text_add(struct text *t, const char *fmt, ...)
 
     for (int round = 0; round < 2 && !t->failed; round++) {
         va_start(ap, fmt);
-        n = vsnprintf(t->p != NULL ? t->p + t->len : NULL, t->p != NULL ? t->cap - t->len : 0,
-                      fmt, ap);
+        n = vsnprintf(t->p != NULL ? t->p + t->len : NULL, t->p != NULL ? t->cap - t->len : 0, fmt,
+                      ap);
         va_end(ap);
         if (n < 0) {
             t->failed = 1;
@@ -233,8 +233,8 @@ void pg_metrics_pull(struct pg_metrics *m, enum pg_metrics_outcome outcome, enum
 {
     size_t i = 0;
 
-    if (m == NULL || (int)outcome < 0 || outcome >= PG_METRICS_OUTCOME_COUNT ||
-        (int)reason < 0 || reason >= PG_STATUS_COUNT) {
+    if (m == NULL || (int)outcome < 0 || outcome >= PG_METRICS_OUTCOME_COUNT || (int)reason < 0 ||
+        reason >= PG_STATUS_COUNT) {
         return;
     }
     atomic_fetch_add_explicit(&m->pulls[outcome][reason], 1, memory_order_relaxed);
@@ -497,8 +497,8 @@ static enum pg_status listen_unix(const char *path, int *out_fd, struct pg_err *
     return PG_OK;
 }
 
-static enum pg_status start_httpd(struct pg_metrics *m, const struct pg_metrics_listen *l,
-                                  int fd, struct pg_err *err)
+static enum pg_status start_httpd(struct pg_metrics *m, const struct pg_metrics_listen *l, int fd,
+                                  struct pg_err *err)
 {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
     const union MHD_DaemonInfo *info;

@@ -43,7 +43,7 @@ enum pg_metrics_gauge {
 /* A parsed metrics_listen value. */
 struct pg_metrics_listen {
     int is_unix;
-    char path[108]; /* is_unix */
+    char path[108];               /* is_unix */
     struct sockaddr_storage addr; /* !is_unix: a loopback address */
     socklen_t addr_len;
 };

@@ -278,9 +278,8 @@ static void refusal_is_kept_briefly(void)
 static void transient_failures_are_not_kept(void)
 {
     static const enum pg_status transient[] = {
-        PG_ERR_REGISTRY, PG_ERR_REGISTRY_AUTH, PG_ERR_TIMEOUT,  PG_ERR_CANCELLED,
-        PG_ERR_TLS,      PG_ERR_NOMEM,         PG_ERR_NOT_FOUND, PG_ERR_IO,
-        PG_ERR_INTERNAL,
+        PG_ERR_REGISTRY, PG_ERR_REGISTRY_AUTH, PG_ERR_TIMEOUT, PG_ERR_CANCELLED, PG_ERR_TLS,
+        PG_ERR_NOMEM,    PG_ERR_NOT_FOUND,     PG_ERR_IO,      PG_ERR_INTERNAL,
     };
     struct pg_cache *c = make(16, 1 << 20);
     struct pg_cache_answer out;
@@ -362,8 +361,7 @@ static void *race(void *arg)
     return NULL;
 }
 
-static int run_racers(struct pg_cache *c, const struct pg_cache_answer *a, int n,
-                      struct racer *rs)
+static int run_racers(struct pg_cache *c, const struct pg_cache_answer *a, int n, struct racer *rs)
 {
     pthread_t th[32];
     atomic_int verifications = 0;
@@ -490,8 +488,7 @@ int main(void)
            allowed_answer_is_remembered);
     PG_RUN("entries are bounded, least recently used evicted first", entries_are_bounded_lru);
     PG_RUN("memory is bounded by cache_max_bytes", bytes_are_bounded);
-    PG_RUN("lower limits evict at once; zero entries turns the cache off",
-           shrinking_limits_evicts);
+    PG_RUN("lower limits evict at once; zero entries turns the cache off", shrinking_limits_evicts);
     PG_RUN("an allowed entry ends at the decision's valid_until", valid_until_ends_an_entry);
     PG_RUN("an answer already past valid_until is not kept", stale_valid_until_is_not_kept);
     PG_RUN("an allowed entry ends after cache_ttl_ms", ttl_ends_an_entry);

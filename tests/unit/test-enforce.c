@@ -31,10 +31,10 @@
 static struct fixture g_fx;
 static char *g_tmp;
 static char *g_tool;
-static char *g_digest;  /* the signed image's manifest digest */
-static char *g_good;    /* notation dirs: strict for app and priv */
-static char *g_skip;    /* level skip for everything */
-static char *g_broken;  /* a trust policy that does not parse */
+static char *g_digest; /* the signed image's manifest digest */
+static char *g_good;   /* notation dirs: strict for app and priv */
+static char *g_skip;   /* level skip for everything */
+static char *g_broken; /* a trust policy that does not parse */
 static struct pg_metrics *g_metrics;
 static struct pg_enforcer *g_enf;
 static struct pg_pull_hooks g_hooks;
@@ -178,11 +178,11 @@ static int setup(void)
     char digest[80];
 
     if (write_text("image.json", image) != 0 ||
-        write_text("unsigned.json", "{\"schemaVersion\":2,\"mediaType\":\"" PG_MT_OCI_MANIFEST
-                                    "\",\"config\":{\"mediaType\":\"application/vnd.oci.image."
-                                    "config.v1+json\",\"digest\":\"" CONFIG_DIGEST
-                                    "\",\"size\":2},\"layers\":[],\"annotations\":{\"a\":\"b\"}}") !=
-            0 ||
+        write_text("unsigned.json",
+                   "{\"schemaVersion\":2,\"mediaType\":\"" PG_MT_OCI_MANIFEST
+                   "\",\"config\":{\"mediaType\":\"application/vnd.oci.image."
+                   "config.v1+json\",\"digest\":\"" CONFIG_DIGEST
+                   "\",\"size\":2},\"layers\":[],\"annotations\":{\"a\":\"b\"}}") != 0 ||
         testsign("ca --out ca", NULL) != 0 || testsign("cert --ca ca --out leaf", NULL) != 0 ||
         testsign("digest image.json", "image.digest") != 0 ||
         read_digest("image.digest", digest, sizeof(digest), &size) != 0) {

@@ -63,9 +63,9 @@ static void counts_known_traffic(void)
 
     pg_err_init(&err);
     REQUIRE(pg_metrics_new(&m, &err) == PG_OK);
-    pg_metrics_pull(m, PG_METRICS_ALLOW, PG_OK, 500);         /* le 0.001 */
-    pg_metrics_pull(m, PG_METRICS_ALLOW, PG_OK, 1000);        /* le 0.001, on the bound */
-    pg_metrics_pull(m, PG_METRICS_DENY, PG_ERR_NO_SIGNATURE, 40000);   /* le 0.05 */
+    pg_metrics_pull(m, PG_METRICS_ALLOW, PG_OK, 500);                /* le 0.001 */
+    pg_metrics_pull(m, PG_METRICS_ALLOW, PG_OK, 1000);               /* le 0.001, on the bound */
+    pg_metrics_pull(m, PG_METRICS_DENY, PG_ERR_NO_SIGNATURE, 40000); /* le 0.05 */
     pg_metrics_pull(m, PG_METRICS_WOULD_DENY, PG_ERR_SIG_EXPIRED, 70000000); /* +Inf */
     pg_metrics_pull(m, PG_METRICS_SKIP, PG_OK, 2000);
     pg_metrics_add(m, PG_METRICS_CACHE_HITS, 3);
@@ -119,8 +119,8 @@ static size_t name_len(const char *p)
 
 static int label_value_known(const char *v, size_t n)
 {
-    static const char *const known[] = {"allow", "skip", "deny", "would_deny", "success",
-                                        "failure", "+Inf"};
+    static const char *const known[] = {"allow",   "skip",    "deny", "would_deny",
+                                        "success", "failure", "+Inf"};
 
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
         if (strlen(known[i]) == n && strncmp(v, known[i], n) == 0) {
@@ -431,8 +431,7 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     PG_RUN("counters, gauges and the histogram read back exactly", counts_known_traffic);
-    PG_RUN("the exposition is well-formed with only known label values",
-           exposition_is_well_formed);
+    PG_RUN("the exposition is well-formed with only known label values", exposition_is_well_formed);
     PG_RUN("the sampler refreshes gauges at each scrape", sampler_runs_at_each_scrape);
     PG_RUN("rendering survives running out of memory", render_survives_out_of_memory);
     PG_RUN("metrics_listen accepts loopback and unix sockets only", listen_accepts_loopback_only);
