@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/uio.h>
 
+/* CODE_FILE= and CODE_LINE= would always name this file, which says nothing. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #define LOG_FIELDS_MAX 32
