@@ -136,8 +136,7 @@ static int set_options(CURL *h, const struct pg_awsapi_request *r, struct sink *
     bad |= r->is_local && curl_easy_setopt(h, CURLOPT_NOPROXY, "*") != CURLE_OK;
     if (strcmp(r->method, "GET") != 0) {
         bad |= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method) != CURLE_OK;
-        bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body != NULL ? r->body : "") !=
-               CURLE_OK;
+        bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body != NULL ? r->body : "") != CURLE_OK;
     }
     return bad;
 }
@@ -171,8 +170,7 @@ static void free_headers(struct curl_slist *hdrs)
 }
 
 static enum pg_status transport_error(const struct pg_awsapi_request *r, CURLcode cc,
-                                      const struct sink *s, const char *errbuf,
-                                      struct pg_err *err)
+                                      const struct sink *s, const char *errbuf, struct pg_err *err)
 {
     char url[TEXT_MAX];
 

@@ -18,20 +18,20 @@
 #define PG_AWSAPI_BODY_MAX (1024 * 1024)
 
 struct pg_awsapi_request {
-    const char *method;          /* "GET", "PUT" or "POST" */
-    const char *url;             /* http:// or https:// */
-    const char *const *headers;  /* NULL-terminated "Name: value" lines; may be NULL */
-    const char *body;            /* may be NULL */
+    const char *method;               /* "GET", "PUT" or "POST" */
+    const char *url;                  /* http:// or https:// */
+    const char *const *headers;       /* NULL-terminated "Name: value" lines; may be NULL */
+    const char *body;                 /* may be NULL */
     const struct pg_aws_creds *creds; /* NULL: not signed */
-    const char *region;          /* with creds: the SigV4 scope */
-    const char *service;         /* with creds */
+    const char *region;               /* with creds: the SigV4 scope */
+    const char *service;              /* with creds */
     int64_t timeout_ms;
-    int is_local;                /* no proxy (instance metadata) */
+    int is_local; /* no proxy (instance metadata) */
 };
 
 struct pg_awsapi_response {
-    long status;   /* HTTP status */
-    char *body;    /* NUL-terminated; pg_free */
+    long status; /* HTTP status */
+    char *body;  /* NUL-terminated; pg_free */
     size_t len;
     char error_type[128]; /* x-amzn-ErrorType without its ":..." tail */
     char request_id[128];

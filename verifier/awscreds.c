@@ -50,8 +50,8 @@ void pg_awscreds_cache_clear(void)
     pthread_mutex_unlock(&cache_lock);
 }
 
-static int set_creds(struct pg_aws_creds *c, const char *key, const char *secret,
-                     const char *token, const char *source)
+static int set_creds(struct pg_aws_creds *c, const char *key, const char *secret, const char *token,
+                     const char *source)
 {
     memset(c, 0, sizeof(*c));
     if (key == NULL || secret == NULL || key[0] == '\0' || secret[0] == '\0' ||
@@ -101,8 +101,8 @@ static char *read_small_file(const char *path, char *why, size_t why_len)
     }
     fclose(f);
     if (buf == NULL || n > FILE_MAX) {
-        snprintf(why, why_len, "%s is %s", path, buf == NULL ? "unreadable (out of memory)"
-                                                             : "larger than 64 KiB");
+        snprintf(why, why_len, "%s is %s", path,
+                 buf == NULL ? "unreadable (out of memory)" : "larger than 64 KiB");
         if (buf != NULL) {
             OPENSSL_cleanse(buf, FILE_MAX);
         }
@@ -182,8 +182,10 @@ static int from_shared_file(struct pg_aws_creds *out, char *why, size_t why_len)
     ini_scan(text, profile, keys, vals, 3);
     ok = set_creds(out, vals[0], vals[1], vals[2], "shared-file");
     if (!ok) {
-        snprintf(why, why_len, "%s has no usable aws_access_key_id and aws_secret_access_key in "
-                 "profile \"%.64s\"", path, profile);
+        snprintf(why, why_len,
+                 "%s has no usable aws_access_key_id and aws_secret_access_key in "
+                 "profile \"%.64s\"",
+                 path, profile);
     }
     OPENSSL_cleanse(text, FILE_MAX);
     pg_free(text);
@@ -330,8 +332,8 @@ static int from_web_identity(const char *region, int64_t timeout_ms, struct pg_a
 }
 
 /* One IMDS call; the body is the caller's (pg_free, wiped first). */
-static char *imds_call(const char *method, const char *path, const char *header,
-                       int64_t timeout_ms, char *why, size_t why_len)
+static char *imds_call(const char *method, const char *path, const char *header, int64_t timeout_ms,
+                       char *why, size_t why_len)
 {
     const char *endpoint = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     const char *hdrs[] = {header, NULL};
@@ -371,8 +373,7 @@ static void wipe_free(char *s)
     }
 }
 
-static int imds_credentials(const char *json, struct pg_aws_creds *out, char *why,
-                            size_t why_len)
+static int imds_credentials(const char *json, struct pg_aws_creds *out, char *why, size_t why_len)
 {
     json_t *j = json_loads(json, 0, NULL);
     int ok = set_creds(out, json_string_value(json_object_get(j, "AccessKeyId")),

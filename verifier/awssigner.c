@@ -73,7 +73,8 @@ int pg_awssigner_identity_matches(const char *identity, const char *profile_vers
     const char *last;
     size_t slashes;
 
-    if (res == NULL || profile_version_arn == NULL || strncmp(res, PROFILES, strlen(PROFILES)) != 0) {
+    if (res == NULL || profile_version_arn == NULL ||
+        strncmp(res, PROFILES, strlen(PROFILES)) != 0) {
         return 0;
     }
     slashes = count_char(res, '/');
@@ -81,7 +82,8 @@ int pg_awssigner_identity_matches(const char *identity, const char *profile_vers
         return strcasecmp(identity, profile_version_arn) == 0;
     }
     last = strrchr(profile_version_arn, '/');
-    return slashes == 2 && last != NULL && strlen(identity) == (size_t)(last - profile_version_arn) &&
+    return slashes == 2 && last != NULL &&
+           strlen(identity) == (size_t)(last - profile_version_arn) &&
            strncasecmp(identity, profile_version_arn, strlen(identity)) == 0;
 }
 
@@ -108,7 +110,8 @@ static enum pg_status read_caps(const json_t *caps, struct areq *a, struct pg_er
     size_t i;
     json_t *v;
 
-    json_array_foreach(caps, i, v) {
+    json_array_foreach(caps, i, v)
+    {
         const char *cap = json_string_value(v);
 
         if (cap != NULL && strcmp(cap, PG_PLUGIN_CAP_IDENTITY) == 0) {
@@ -145,7 +148,8 @@ static enum pg_status read_request(const json_t *req, struct areq *a, struct pg_
         strcmp(json_string_value(json_object_get(req, "contractVersion")), "1.0") != 0) {
         return invalid(err, "contract version is not 1.0");
     }
-    json_array_foreach(a->identities, i, v) {
+    json_array_foreach(a->identities, i, v)
+    {
         if (json_is_string(v) && strcmp(json_string_value(v), "*") == 0) {
             return invalid(err, "the wildcard \"*\" is not a supported trusted identity");
         }
@@ -171,7 +175,8 @@ static enum pg_status check_identity(const struct areq *a, json_t *results, stru
     if (a->profile == NULL) {
         return invalid(err, PG_AWSSIGNER_PROFILE_ATTR " is missing or not a string");
     }
-    json_array_foreach(a->identities, i, v) {
+    json_array_foreach(a->identities, i, v)
+    {
         ok = ok || pg_awssigner_identity_matches(json_string_value(v), a->profile);
     }
     r = ok ? json_pack("{s:b}", "success", 1)
@@ -217,11 +222,11 @@ void pg_awssigner_hashes_free(char **hashes, size_t n)
     pg_free(hashes);
 }
 
-enum pg_status pg_awssigner_cert_hashes(STACK_OF(X509) * chain, char ***out_hashes,
-                                        size_t *out_n, struct pg_err *err)
+enum pg_status pg_awssigner_cert_hashes(STACK_OF(X509) * chain, char ***out_hashes, size_t *out_n,
+                                        struct pg_err *err)
 {
     size_t n = (size_t)sk_X509_num(chain);
-    char (*tbs)[97] = pg_calloc(n + 1, sizeof(*tbs));
+    char(*tbs)[97] = pg_calloc(n + 1, sizeof(*tbs));
     char **hashes = pg_calloc(n + 1, sizeof(*hashes));
     enum pg_status rc = tbs == NULL || hashes == NULL
                             ? pg_err_set(err, PG_ERR_NOMEM, "out of memory hashing certificates")
@@ -307,7 +312,8 @@ static enum pg_status decode_chain(const json_t *chain, STACK_OF(X509) * *out, s
     if (rc == PG_OK && (json_array_size(chain) == 0 || json_array_size(chain) > MAX_CHAIN)) {
         rc = invalid(err, "the certificate chain is empty or too long");
     }
-    json_array_foreach(chain, i, v) {
+    json_array_foreach(chain, i, v)
+    {
         unsigned char *der = NULL;
         size_t len = 0;
         const unsigned char *p;
@@ -473,12 +479,14 @@ static enum pg_status answer_revoked(const struct pg_awsapi_response *resp, int 
 
     if (!json_is_object(j) || (ents != NULL && !json_is_array(ents))) {
         json_decref(j);
-        return pg_err_set(err, PG_ERR_UPSTREAM, "aws signer GetRevocationStatus answered http "
+        return pg_err_set(err, PG_ERR_UPSTREAM,
+                          "aws signer GetRevocationStatus answered http "
                           "200 without a revokedEntities list");
     }
     *out_revoked = json_array_size(ents) > 0;
     snprintf(reason, reason_len, "%s", *out_revoked ? "revoked by aws signer:" : "");
-    json_array_foreach(ents, i, v) {
+    json_array_foreach(ents, i, v)
+    {
         char esc[TEXT_MAX];
         const char *s = json_is_string(v) ? json_string_value(v) : "(not a string)";
 
@@ -491,8 +499,8 @@ static enum pg_status answer_revoked(const struct pg_awsapi_response *resp, int 
 }
 
 static enum pg_status ask_aws(const struct pg_awssigner_options *o, const char *arn,
-                              const char *query, int *out_revoked, char *reason,
-                              size_t reason_len, struct pg_err *err)
+                              const char *query, int *out_revoked, char *reason, size_t reason_len,
+                              struct pg_err *err)
 {
     static const char *const hdrs[] = {"Accept: application/json", NULL};
     int64_t end = pg_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : PG_PLUGIN_DEFAULT_TIMEOUT_MS);
@@ -574,7 +582,7 @@ static enum pg_status check_revocation(const struct areq *a, const struct pg_aws
 
     if (a->profile == NULL || a->job == NULL) {
         return invalid(err, PG_AWSSIGNER_PROFILE_ATTR " or " PG_AWSSIGNER_JOB_ATTR
-                            " is missing or not a string");
+                                                      " is missing or not a string");
     }
     rc = decode_chain(a->chain, &chain, err);
     if (rc == PG_OK) {

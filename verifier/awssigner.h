@@ -28,9 +28,9 @@
 #define PG_AWSSIGNER_CACHE_MAX 256
 
 struct pg_awssigner_options {
-    const char *endpoint; /* NULL or "": https://data-signer.<region>.amazonaws.com */
-    int timeout_ms;       /* the whole revocation check, credentials included */
-    int cache_ttl_s;      /* 0: answers are not cached */
+    const char *endpoint;               /* NULL or "": https://data-signer.<region>.amazonaws.com */
+    int timeout_ms;                     /* the whole revocation check, credentials included */
+    int cache_ttl_s;                    /* 0: answers are not cached */
     const struct pg_deadline *deadline; /* may be NULL */
 };
 
@@ -61,8 +61,8 @@ int pg_awssigner_identity_matches(const char *identity, const char *profile_vers
  * issuer (the root: its own twice). *out_hashes is an array of n strings,
  * freed with pg_awssigner_hashes_free.
  */
-enum pg_status pg_awssigner_cert_hashes(STACK_OF(X509) * chain, char ***out_hashes,
-                                        size_t *out_n, struct pg_err *err);
+enum pg_status pg_awssigner_cert_hashes(STACK_OF(X509) * chain, char ***out_hashes, size_t *out_n,
+                                        struct pg_err *err);
 void pg_awssigner_hashes_free(char **hashes, size_t n);
 
 /*

@@ -52,8 +52,7 @@ static enum pg_status check_name(const char *name, struct pg_err *err)
 
     for (i = 0; i < n && is_name_char(name[i]); i++) {
     }
-    if (n == 0 || n > NAME_MAX_LEN || i < n || strcmp(name, ".") == 0 ||
-        strcmp(name, "..") == 0) {
+    if (n == 0 || n > NAME_MAX_LEN || i < n || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
         return pg_err_set(err, PG_ERR_PLUGIN,
                           "verification plugin name \"%s\" is not a usable name (letters, digits, "
                           "'.', '-' and '_' only)",
@@ -79,17 +78,23 @@ static enum pg_status open_executable(const struct pg_plugin_options *o, const c
     }
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
-        rc = pg_err_set(err, PG_ERR_PLUGIN, "verification plugin \"%s\" is not installed: %s "
-                        "does not exist", name, path);
+        rc = pg_err_set(err, PG_ERR_PLUGIN,
+                        "verification plugin \"%s\" is not installed: %s "
+                        "does not exist",
+                        name, path);
     } else if (fd < 0 && errno == ELOOP) {
-        rc = pg_err_set(err, PG_ERR_PLUGIN, "verification plugin \"%s\": %s is a symbolic link, "
-                        "which is refused", name, path);
+        rc = pg_err_set(err, PG_ERR_PLUGIN,
+                        "verification plugin \"%s\": %s is a symbolic link, "
+                        "which is refused",
+                        name, path);
     } else if (fd < 0) {
-        rc = pg_err_set(err, PG_ERR_PLUGIN, "verification plugin \"%s\": cannot open %s: %s",
-                        name, path, strerror(errno));
+        rc = pg_err_set(err, PG_ERR_PLUGIN, "verification plugin \"%s\": cannot open %s: %s", name,
+                        path, strerror(errno));
     } else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & S_IXUSR) == 0) {
-        rc = pg_err_set(err, PG_ERR_PLUGIN, "verification plugin \"%s\": %s is not a regular "
-                        "file with the owner-execute bit", name, path);
+        rc = pg_err_set(err, PG_ERR_PLUGIN,
+                        "verification plugin \"%s\": %s is not a regular "
+                        "file with the owner-execute bit",
+                        name, path);
     }
     if (rc == PG_OK) {
         *out_fd = fd;
@@ -207,8 +212,7 @@ static void child_exec(int exe_fd, int in_fd, int out_fd, int err_fd, char *cons
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
-    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0 ||
-        dup2(exe_fd, 3) < 0) {
+    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0 || dup2(exe_fd, 3) < 0) {
         _exit(126);
     }
     close_range(4, ~0U, 0);
@@ -237,8 +241,8 @@ static enum pg_status start(struct run *r, int exe_fd, const char *path, const s
     argv[0] = (char *)path;
     argv[1] = (char *)r->command;
     argv[2] = NULL;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
-        pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
+        pipe2(errp, O_CLOEXEC) != 0) {
         rc = pg_err_set(err, PG_ERR_PLUGIN, "cannot create pipes for plugin \"%s\": %s", r->name,
                         strerror(errno));
         goto out;
@@ -344,8 +348,10 @@ static enum pg_status timed_out(const struct run *r, struct pg_err *err)
                           r->name, r->command);
     }
     if (r->is_deadline_bound) {
-        return pg_err_set(err, PG_ERR_TIMEOUT, "plugin \"%s\" %s: the verification ran out of "
-                          "time", r->name, r->command);
+        return pg_err_set(err, PG_ERR_TIMEOUT,
+                          "plugin \"%s\" %s: the verification ran out of "
+                          "time",
+                          r->name, r->command);
     }
     return pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" %s timed out", r->name, r->command);
 }
@@ -376,8 +382,10 @@ static enum pg_status pump(struct run *r, struct pg_err *err)
             struct stream *s = i == 0 ? &r->out : &r->errs;
 
             if (s->fd >= 0 && drain(s) < 0) {
-                return pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" %s wrote more than %d bytes "
-                                  "to %s", r->name, r->command, PG_PLUGIN_OUTPUT_MAX,
+                return pg_err_set(err, PG_ERR_PLUGIN,
+                                  "plugin \"%s\" %s wrote more than %d bytes "
+                                  "to %s",
+                                  r->name, r->command, PG_PLUGIN_OUTPUT_MAX,
                                   i == 0 ? "stdout" : "stderr");
             }
         }
@@ -451,16 +459,16 @@ static enum pg_status exit_failure(const struct run *r, struct pg_err *err)
         message = json_string_value(json_object_get(ej, "errorMessage"));
     }
     if (code != NULL || message != NULL) {
-        rc = pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" %s failed (exit %d): %s: %s", r->name,
-                        r->command, WEXITSTATUS(r->status),
-                        pg_escape(a, sizeof(a), code != NULL ? code : "", code ? strlen(code) : 0),
-                        pg_escape(b, sizeof(b), message != NULL ? message : "",
-                                  message ? strlen(message) : 0));
+        rc = pg_err_set(
+            err, PG_ERR_PLUGIN, "plugin \"%s\" %s failed (exit %d): %s: %s", r->name, r->command,
+            WEXITSTATUS(r->status),
+            pg_escape(a, sizeof(a), code != NULL ? code : "", code ? strlen(code) : 0),
+            pg_escape(b, sizeof(b), message != NULL ? message : "", message ? strlen(message) : 0));
     } else {
-        rc = pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" %s failed (exit %d)%s%s", r->name,
-                        r->command, WEXITSTATUS(r->status), r->errs.len > 0 ? ": " : "",
-                        pg_escape(a, sizeof(a), r->errs.data != NULL ? r->errs.data : "",
-                                  r->errs.len));
+        rc = pg_err_set(
+            err, PG_ERR_PLUGIN, "plugin \"%s\" %s failed (exit %d)%s%s", r->name, r->command,
+            WEXITSTATUS(r->status), r->errs.len > 0 ? ": " : "",
+            pg_escape(a, sizeof(a), r->errs.data != NULL ? r->errs.data : "", r->errs.len));
     }
     json_decref(ej);
     return rc;
@@ -472,15 +480,14 @@ static enum pg_status parse_output(const struct run *r, json_t **out_response, s
     json_t *resp;
     char esc[TEXT_MAX];
 
-    resp = r->out.len > 0 ? json_loadb(r->out.data, r->out.len, JSON_REJECT_DUPLICATES, &jerr)
-                          : NULL;
+    resp =
+        r->out.len > 0 ? json_loadb(r->out.data, r->out.len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
     if (resp == NULL || !json_is_object(resp)) {
         json_decref(resp);
-        return pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" %s wrote no json object: %s",
-                          r->name, r->command,
-                          r->out.len == 0 ? "empty output"
-                                          : pg_escape(esc, sizeof(esc), jerr.text,
-                                                      strlen(jerr.text)));
+        return pg_err_set(
+            err, PG_ERR_PLUGIN, "plugin \"%s\" %s wrote no json object: %s", r->name, r->command,
+            r->out.len == 0 ? "empty output"
+                            : pg_escape(esc, sizeof(esc), jerr.text, strlen(jerr.text)));
     }
     *out_response = resp;
     return PG_OK;
@@ -733,7 +740,8 @@ static int has_string(const json_t *array, const char *s)
     size_t i;
     json_t *v;
 
-    json_array_foreach(array, i, v) {
+    json_array_foreach(array, i, v)
+    {
         if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) {
             return 1;
         }
@@ -760,33 +768,39 @@ static enum pg_status check_metadata(const char *name, const json_t *m, const ch
         }
     }
     if (strcmp(got, name) != 0) {
-        return pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" calls itself \"%s\" in its "
-                          "metadata; the names must be equal", name,
-                          pg_escape(esc, sizeof(esc), got, strlen(got)));
+        return pg_err_set(err, PG_ERR_PLUGIN,
+                          "plugin \"%s\" calls itself \"%s\" in its "
+                          "metadata; the names must be equal",
+                          name, pg_escape(esc, sizeof(esc), got, strlen(got)));
     }
     if (!has_string(json_object_get(m, "supportedContractVersions"), CONTRACT_VERSION)) {
-        return pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" does not support contract version "
-                          CONTRACT_VERSION, name);
-    }
-    if (!json_is_array(caps) || json_array_size(caps) == 0) {
-        return pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" metadata lists no capabilities",
+        return pg_err_set(err, PG_ERR_PLUGIN,
+                          "plugin \"%s\" does not support contract version " CONTRACT_VERSION,
                           name);
     }
+    if (!json_is_array(caps) || json_array_size(caps) == 0) {
+        return pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" metadata lists no capabilities", name);
+    }
     if (!pg_plugin_semver_is_valid(version) || strlen(version) >= sizeof(out->version)) {
-        return pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" has version \"%s\", which is not "
-                          "a semantic version", name,
-                          pg_escape(esc, sizeof(esc), version, strlen(version)));
+        return pg_err_set(err, PG_ERR_PLUGIN,
+                          "plugin \"%s\" has version \"%s\", which is not "
+                          "a semantic version",
+                          name, pg_escape(esc, sizeof(esc), version, strlen(version)));
     }
     if (min_version != NULL && pg_plugin_semver_compare(version, min_version) < 0) {
-        return pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" has version %s but the signature "
-                          "requires version %s or later", name, version, min_version);
+        return pg_err_set(err, PG_ERR_PLUGIN,
+                          "plugin \"%s\" has version %s but the signature "
+                          "requires version %s or later",
+                          name, version, min_version);
     }
     snprintf(out->version, sizeof(out->version), "%s", version);
     out->has_identity = has_string(caps, PG_PLUGIN_CAP_IDENTITY);
     out->has_revocation = has_string(caps, PG_PLUGIN_CAP_REVOCATION);
     if (!out->has_identity && !out->has_revocation) {
-        return pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" has neither the trusted identity "
-                          "nor the revocation check verifier capability", name);
+        return pg_err_set(err, PG_ERR_PLUGIN,
+                          "plugin \"%s\" has neither the trusted identity "
+                          "nor the revocation check verifier capability",
+                          name);
     }
     return PG_OK;
 }
@@ -919,9 +933,9 @@ static json_t *trust_policy(const struct pg_plugin_sig *sig)
     if (!bad && sig->want_revocation) {
         bad = json_array_append_new(caps, json_string(PG_PLUGIN_CAP_REVOCATION)) != 0;
     }
-    bad = bad || json_object_set_new(tp, "trustedIdentities",
-                                     string_array(sig->statement->identities,
-                                                  sig->statement->n_identities)) != 0;
+    bad = bad || json_object_set_new(
+                     tp, "trustedIdentities",
+                     string_array(sig->statement->identities, sig->statement->n_identities)) != 0;
     bad = bad || json_object_set(tp, "signatureVerification", caps) != 0;
     json_decref(caps);
     if (bad) {
@@ -957,16 +971,17 @@ enum pg_status pg_plugin_verify_request(const struct pg_plugin_sig *sig, json_t 
 }
 
 static enum pg_status take_result(const char *plugin, const json_t *results, const char *cap,
-                                  int *out_ok, char *reason, size_t reason_len,
-                                  struct pg_err *err)
+                                  int *out_ok, char *reason, size_t reason_len, struct pg_err *err)
 {
     const json_t *r = json_object_get(results, cap);
     const json_t *success = json_object_get(r, "success");
     const char *why = json_string_value(json_object_get(r, "reason"));
 
     if (!json_is_boolean(success)) {
-        return pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" gave no result for %s: the "
-                          "verification is inconclusive", plugin, cap);
+        return pg_err_set(err, PG_ERR_PLUGIN,
+                          "plugin \"%s\" gave no result for %s: the "
+                          "verification is inconclusive",
+                          plugin, cap);
     }
     *out_ok = json_is_true(success);
     pg_escape(reason, reason_len, why != NULL ? why : "", why != NULL ? strlen(why) : 0);
@@ -977,10 +992,10 @@ enum pg_status pg_plugin_check_response(const char *plugin, const json_t *reques
                                         const json_t *response, struct pg_plugin_verdict *out,
                                         struct pg_err *err)
 {
-    const json_t *caps = json_object_get(json_object_get(request, "trustPolicy"),
-                                         "signatureVerification");
-    const json_t *forwarded = json_object_get(json_object_get(request, "signature"),
-                                              "unprocessedAttributes");
+    const json_t *caps =
+        json_object_get(json_object_get(request, "trustPolicy"), "signatureVerification");
+    const json_t *forwarded =
+        json_object_get(json_object_get(request, "signature"), "unprocessedAttributes");
     const json_t *results = json_object_get(response, "verificationResults");
     const json_t *processed = json_object_get(response, "processedAttributes");
     enum pg_status rc = PG_OK;
@@ -991,8 +1006,10 @@ enum pg_status pg_plugin_check_response(const char *plugin, const json_t *reques
     memset(out, 0, sizeof(*out));
     out->identity = out->revocation = -1;
     if (!json_is_object(results)) {
-        return pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" response has no "
-                          "verificationResults object", plugin);
+        return pg_err_set(err, PG_ERR_PLUGIN,
+                          "plugin \"%s\" response has no "
+                          "verificationResults object",
+                          plugin);
     }
     if (has_string(caps, PG_PLUGIN_CAP_IDENTITY)) {
         rc = take_result(plugin, results, PG_PLUGIN_CAP_IDENTITY, &out->identity,
@@ -1002,13 +1019,15 @@ enum pg_status pg_plugin_check_response(const char *plugin, const json_t *reques
         rc = take_result(plugin, results, PG_PLUGIN_CAP_REVOCATION, &out->revocation,
                          out->revocation_reason, sizeof(out->revocation_reason), err);
     }
-    json_array_foreach(forwarded, i, v) {
+    json_array_foreach(forwarded, i, v)
+    {
         const char *name = json_string_value(v);
 
         if (rc == PG_OK && name != NULL && !has_string(processed, name)) {
-            rc = pg_err_set(err, PG_ERR_PLUGIN, "plugin \"%s\" did not process the signature's "
-                            "attribute \"%s\"", plugin,
-                            pg_escape(esc, sizeof(esc), name, strlen(name)));
+            rc = pg_err_set(err, PG_ERR_PLUGIN,
+                            "plugin \"%s\" did not process the signature's "
+                            "attribute \"%s\"",
+                            plugin, pg_escape(esc, sizeof(esc), name, strlen(name)));
         }
     }
     return rc;

@@ -45,6 +45,7 @@ struct req {
     char *uri; /* raw, with the query */
     char *body;
     size_t body_len;
+    int is_started; /* the headers were seen; body and end follow */
 };
 
 static void hex(const unsigned char *in, size_t n, char *out)
@@ -76,7 +77,9 @@ static void read_mode(char *mode, size_t len)
 
 static int unhex(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : -1;
+    return c >= '0' && c <= '9'                 ? c - '0'
+           : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10
+                                                : -1;
 }
 
 static void url_decode(const char *s, size_t n, char *out, size_t out_len)
@@ -336,8 +339,8 @@ static enum MHD_Result sts(struct MHD_Connection *con)
 
 static enum MHD_Result imds(struct MHD_Connection *con, const char *method, const char *path)
 {
-    const char *token = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
-                                                    "X-aws-ec2-metadata-token");
+    const char *token =
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-aws-ec2-metadata-token");
     char body[1024];
     char expiry[32];
     time_t later = time(NULL) + 3600;
@@ -406,6 +409,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 
     (void)cls;
     (void)version;
+    if (!r->is_started) {
+        r->is_started = 1;
+        return MHD_YES;
+    }
     if (*data_len > 0) {
         char *b = realloc(r->body, r->body_len + *data_len + 1);
 
@@ -497,11 +504,10 @@ int main(int argc, char **argv)
                         "[--access-key K --secret S]\n");
         return 2;
     }
-    d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                             MHD_USE_ERROR_LOG,
-                         0, NULL, NULL, on_request, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
-                         NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-                         MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
+    d = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, on_request, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
     info = d != NULL ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
     if (info == NULL) {
         fprintf(stderr, "pg-fakeaws: cannot listen\n");

@@ -188,13 +188,14 @@ static int verify(const struct conf *c, const char *input)
     json_t *req = json_loads(input, 0, NULL);
     json_t *caps = json_object_get(json_object_get(req, "trustPolicy"), "signatureVerification");
     json_t *results = json_object();
-    json_t *processed = json_deep_copy(
-        json_object_get(json_object_get(req, "signature"), "unprocessedAttributes"));
+    json_t *processed =
+        json_deep_copy(json_object_get(json_object_get(req, "signature"), "unprocessedAttributes"));
     json_t *resp;
     size_t i;
     json_t *v;
 
-    json_array_foreach(caps, i, v) {
+    json_array_foreach(caps, i, v)
+    {
         const char *cap = json_string_value(v);
         int ok = !((strstr(cap, "TRUSTED_IDENTITY") && strcmp(c->fail, "identity-false") == 0) ||
                    (strstr(cap, "REVOCATION") && strcmp(c->fail, "revocation-false") == 0));
@@ -207,8 +208,7 @@ static int verify(const struct conf *c, const char *input)
         json_decref(processed);
         processed = json_array();
     }
-    resp = json_pack("{s:o,s:o}", "verificationResults", results, "processedAttributes",
-                     processed);
+    resp = json_pack("{s:o,s:o}", "verificationResults", results, "processedAttributes", processed);
     json_dumpf(resp, stdout, JSON_COMPACT);
     json_decref(resp);
     json_decref(req);

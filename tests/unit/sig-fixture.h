@@ -29,7 +29,7 @@ struct fixture {
     struct pg_sigverify_options opts;
 };
 
-static int fx_write(const char *path, const void *data, size_t len)
+static inline int fx_write(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
     int ok = f != NULL && fwrite(data, 1, len, f) == len;
@@ -40,7 +40,7 @@ static int fx_write(const char *path, const void *data, size_t len)
     return ok;
 }
 
-static int fx_mkdirs(const char *path)
+static inline int fx_mkdirs(const char *path)
 {
     char buf[1024];
     size_t i;
@@ -57,13 +57,14 @@ static int fx_mkdirs(const char *path)
 }
 
 /* A notation directory whose policy has one statement "test-statement" for "*". */
-static int fx_open(struct fixture *fx, const char *sv, const char *stores, const char *identities)
+static inline int fx_open(struct fixture *fx, const char *sv, const char *stores,
+                          const char *identities)
 {
-    char *policy = pg_asprintf(
-        "{\"version\":\"1.0\",\"trustPolicies\":[{\"name\":\"test-statement\","
-        "\"registryScopes\":[\"*\"],\"signatureVerification\":%s,\"trustStores\":[%s],"
-        "\"trustedIdentities\":[%s]}]}",
-        sv, stores, identities);
+    char *policy =
+        pg_asprintf("{\"version\":\"1.0\",\"trustPolicies\":[{\"name\":\"test-statement\","
+                    "\"registryScopes\":[\"*\"],\"signatureVerification\":%s,\"trustStores\":[%s],"
+                    "\"trustedIdentities\":[%s]}]}",
+                    sv, stores, identities);
     char *path = NULL;
     int ok;
 
@@ -78,15 +79,15 @@ static int fx_open(struct fixture *fx, const char *sv, const char *stores, const
 }
 
 /* Copies file src into truststore/x509/<store>/<name>. */
-static int fx_add_cert(const struct fixture *fx, const char *store, const char *name,
-                       const char *src)
+static inline int fx_add_cert(const struct fixture *fx, const char *store, const char *name,
+                              const char *src)
 {
     char *dir = pg_asprintf("%s/truststore/x509/%s", fx->dir, store);
     char *dst = pg_asprintf("%s/%s", dir != NULL ? dir : "", name);
     size_t len = 0;
     unsigned char *data = src != NULL ? pg_check_read_file(src, &len) : NULL;
-    int ok = dir != NULL && dst != NULL && data != NULL && fx_mkdirs(dir) &&
-             fx_write(dst, data, len);
+    int ok =
+        dir != NULL && dst != NULL && data != NULL && fx_mkdirs(dir) && fx_write(dst, data, len);
 
     pg_free(dir);
     pg_free(dst);
@@ -94,7 +95,7 @@ static int fx_add_cert(const struct fixture *fx, const char *store, const char *
     return ok;
 }
 
-static int fx_load(struct fixture *fx)
+static inline int fx_load(struct fixture *fx)
 {
     struct pg_err err;
 
@@ -107,7 +108,7 @@ static int fx_load(struct fixture *fx)
     return fx->st != NULL;
 }
 
-static void fx_close(struct fixture *fx)
+static inline void fx_close(struct fixture *fx)
 {
     if (fx->trust != NULL) {
         pg_trust_unref(fx->trust);
@@ -131,7 +132,8 @@ static char *fx_tool(const char *tool)
  * Copies pg-testplugin to plugins/<name>/notation-<name> and writes its
  * behaviour file (NULL: none).
  */
-static int fx_install_plugin(const struct fixture *fx, const char *name, const char *behaviour)
+static inline int fx_install_plugin(const struct fixture *fx, const char *name,
+                                    const char *behaviour)
 {
     char *src = fx_tool("pg-testplugin");
     char *dir = pg_asprintf("%s/plugins/%s", fx->dir, name);
@@ -153,8 +155,9 @@ static int fx_install_plugin(const struct fixture *fx, const char *name, const c
     return ok;
 }
 
-static enum pg_status fx_verify(const struct fixture *fx, const void *env, size_t len,
-                                const struct pg_descriptor *target, struct pg_sig_result *res)
+static inline enum pg_status fx_verify(const struct fixture *fx, const void *env, size_t len,
+                                       const struct pg_descriptor *target,
+                                       struct pg_sig_result *res)
 {
     struct pg_sigverify_input in;
 
@@ -170,9 +173,9 @@ static enum pg_status fx_verify(const struct fixture *fx, const void *env, size_
     return pg_sigverify(&in, res);
 }
 
-static enum pg_status fx_verify_file(const struct fixture *fx, const char *path,
-                                     const struct pg_descriptor *target,
-                                     struct pg_sig_result *res)
+static inline enum pg_status fx_verify_file(const struct fixture *fx, const char *path,
+                                            const struct pg_descriptor *target,
+                                            struct pg_sig_result *res)
 {
     size_t len = 0;
     unsigned char *env = pg_check_read_file(path, &len);

@@ -73,11 +73,13 @@ static json_t *load_json(const char *path)
 
 static void semver_validity_follows_semver_2(void)
 {
-    static const char *const good[] = {"1.0.0", "0.0.9", "1.0.0-alpha", "1.0.0-alpha.beta",
-                                       "1.0.0-0.3.7", "1.0.0+20130313144700", "10.20.30",
-                                       "1.0.0-x-y-z.--"};
-    static const char *const bad[] = {"v1.0.0", "1.0", "1", "01.0.0", "1.0.0-", "1.0.0-01",
-                                      "1.0.0+", "1.0.0-a..b", "", "1.0.0 ", "1-pre+meta"};
+    static const char *const good[] = {"1.0.0",       "0.0.9",
+                                       "1.0.0-alpha", "1.0.0-alpha.beta",
+                                       "1.0.0-0.3.7", "1.0.0+20130313144700",
+                                       "10.20.30",    "1.0.0-x-y-z.--"};
+    static const char *const bad[] = {"v1.0.0", "1.0",      "1",         "01.0.0",
+                                      "1.0.0-", "1.0.0-01", "1.0.0+",    "1.0.0-a..b",
+                                      "",       "1.0.0 ",   "1-pre+meta"};
     size_t i;
 
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -90,11 +92,11 @@ static void semver_validity_follows_semver_2(void)
 
 static void semver_precedence_follows_semver_2(void)
 {
-    static const char *const order[] = {"0.0.9",         "1.0.0-alpha",  "1.0.0-alpha.1",
-                                        "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2",
-                                        "1.0.0-beta.11", "1.0.0-rc.1",   "1.0.0",
-                                        "1.0.1",         "1.0.9",        "1.0.10",
-                                        "1.1.0-alpha",   "1.2.3",        "10.0.0"};
+    static const char *const order[] = {
+        "0.0.9",       "1.0.0-alpha",  "1.0.0-alpha.1", "1.0.0-alpha.beta",
+        "1.0.0-beta",  "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1",
+        "1.0.0",       "1.0.1",        "1.0.9",         "1.0.10",
+        "1.1.0-alpha", "1.2.3",        "10.0.0"};
     size_t n = sizeof(order) / sizeof(order[0]);
     size_t i;
 
@@ -110,7 +112,8 @@ static void semver_precedence_follows_semver_2(void)
 
 static void mock_vectors_pass_with_the_mock_plugin(void)
 {
-    static const char *const envs[] = {MOCK "ca_plugin_sig_env.json", MOCK "sa_plugin_sig_env.json"};
+    static const char *const envs[] = {MOCK "ca_plugin_sig_env.json",
+                                       MOCK "sa_plugin_sig_env.json"};
     static const char *const levels[] = {"strict", "permissive", "audit"};
     size_t i;
     size_t l;
@@ -174,8 +177,8 @@ static void request_is_the_one_notation_sends(void)
     json_t *env = path != NULL ? load_json(path) : NULL;
     const json_t *crit = json_object_get(json_object_get(req, "signature"), "criticalAttributes");
     const json_t *ext = json_object_get(crit, "extendedAttributes");
-    const json_t *caps = json_object_get(json_object_get(req, "trustPolicy"),
-                                         "signatureVerification");
+    const json_t *caps =
+        json_object_get(json_object_get(req, "trustPolicy"), "signatureVerification");
     const json_t *ids = json_object_get(json_object_get(req, "trustPolicy"), "trustedIdentities");
     const json_t *chain = json_object_get(json_object_get(req, "signature"), "certificateChain");
     const json_t *x5c = json_object_get(json_object_get(env, "header"), "x5c");
@@ -192,8 +195,8 @@ static void request_is_the_one_notation_sends(void)
     CHECK(json_equal(json_object_get(json_object_get(req, "signature"), "unprocessedAttributes"),
                      json_pack("[s]", "SomeKey")));
     CHECK(json_equal(chain, x5c)); /* standard base64, as in the envelope's x5c */
-    CHECK(json_array_size(ids) == 1 && strcmp(json_string_value(json_array_get(ids, 0)),
-                                              NG_A_IDENTITY) == 0);
+    CHECK(json_array_size(ids) == 1 &&
+          strcmp(json_string_value(json_array_get(ids, 0)), NG_A_IDENTITY) == 0);
     CHECK(json_array_size(caps) == 2);
     CHECK(json_object_get(req, "pluginConfig") == NULL);
     json_decref(req);
@@ -203,8 +206,8 @@ static void request_is_the_one_notation_sends(void)
 
 static void sa_request_has_authentic_signing_time(void)
 {
-    json_t *req = recorded_request(MOCK "sa_plugin_sig_env.json", "{\"level\":\"strict\"}",
-                                   "identity");
+    json_t *req =
+        recorded_request(MOCK "sa_plugin_sig_env.json", "{\"level\":\"strict\"}", "identity");
     const json_t *crit = json_object_get(json_object_get(req, "signature"), "criticalAttributes");
 
     REQUIRE(req != NULL);
@@ -220,8 +223,8 @@ static void skipped_revocation_is_not_requested(void)
     json_t *req = recorded_request(MOCK "ca_plugin_sig_env.json",
                                    "{\"level\":\"strict\",\"override\":{\"revocation\":\"skip\"}}",
                                    "identity,revocation");
-    const json_t *caps = json_object_get(json_object_get(req, "trustPolicy"),
-                                         "signatureVerification");
+    const json_t *caps =
+        json_object_get(json_object_get(req, "trustPolicy"), "signatureVerification");
 
     REQUIRE(req != NULL);
     CHECK(json_array_size(caps) == 1);
@@ -236,8 +239,7 @@ static void plugin_without_remaining_capabilities_is_not_called(void)
     char *rec = NULL;
     char *behaviour = NULL;
 
-    REQUIRE(open_ng_a(&fx, "{\"level\":\"strict\",\"override\":{\"revocation\":\"skip\"}}",
-                      NULL));
+    REQUIRE(open_ng_a(&fx, "{\"level\":\"strict\",\"override\":{\"revocation\":\"skip\"}}", NULL));
     rec = pg_asprintf("%s/request.json", fx.dir);
     behaviour = pg_asprintf("caps=revocation\nrecord=%s\n", rec);
     REQUIRE(fx_install_plugin(&fx, "plugin-name", behaviour));
