@@ -164,12 +164,14 @@ pg_wait_proc()
     pg_die "timed out after ${secs}s waiting for $what"
 }
 
-# Prints a TCP port on 127.0.0.1 that nothing listens on.
+# Prints a TCP port on 127.0.0.1 that nothing listens on. The ports lie below
+# Linux's ephemeral range (32768 and up): a port there may be the local end of
+# some outgoing connection, which no probe sees but which makes bind() fail.
 pg_free_port()
 {
     local port i
     for ((i = 0; i < 200; i++)); do
-        port=$((20000 + RANDOM % 40000))
+        port=$((20000 + RANDOM % 12000))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             echo "$port"
             return 0
