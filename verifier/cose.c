@@ -128,8 +128,10 @@ static enum pg_status read_head(struct scan *s, int *out_major, uint64_t *out_ar
                           s->what, at);
     }
     if (ai >= 28) {
-        return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "%s has a reserved initial byte 0x%02x at "
-                          "byte %zu", s->what, ib, at);
+        return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
+                          "%s has a reserved initial byte 0x%02x at "
+                          "byte %zu",
+                          s->what, ib, at);
     }
     if (ai < 24) {
         arg = ai;
@@ -433,8 +435,10 @@ static enum pg_status read_label(const cbor_item_t *key, const char *where, stru
         out->is_text = 1;
         out->text = text_of(key, &out->len);
         if (memchr(out->text, '\0', out->len) != NULL) {
-            return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "cose %s header label holds a nul "
-                              "character", where);
+            return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
+                              "cose %s header label holds a nul "
+                              "character",
+                              where);
         }
         return PG_OK;
     }
@@ -710,7 +714,8 @@ static enum pg_status add_crit_entry(struct pg_cose *cose, const struct label *l
 {
     if (!l->is_text && l->num >= 0 && l->num <= LAST_REGISTERED_LABEL) {
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
-                          "cose crit lists label %lld, a registered cose header", (long long)l->num);
+                          "cose crit lists label %lld, a registered cose header",
+                          (long long)l->num);
     }
     if (l->is_text) {
         json_t *s = json_stringn(l->text, l->len);
@@ -735,7 +740,8 @@ static enum pg_status read_crit(struct prot *p, const cbor_item_t *v, struct pg_
 
     if (n == 0 || n > PG_COSE_MAX_CRIT) {
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
-                          "cose crit (label 2) is not an array of 1 to %d labels", PG_COSE_MAX_CRIT);
+                          "cose crit (label 2) is not an array of 1 to %d labels",
+                          PG_COSE_MAX_CRIT);
     }
     cose->crit_int = pg_calloc(n, sizeof(*cose->crit_int));
     if (cose->crit_int == NULL) {
@@ -973,8 +979,8 @@ static enum pg_status read_x5chain(struct pg_cose *cose, const cbor_item_t *v, s
     }
     n = cbor_array_size(v);
     if (n > PG_COSE_MAX_CHAIN) {
-        return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "cose x5chain holds %zu certificates, limit %d",
-                          n, PG_COSE_MAX_CHAIN);
+        return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
+                          "cose x5chain holds %zu certificates, limit %d", n, PG_COSE_MAX_CHAIN);
     }
     view->x5c = pg_calloc(n, sizeof(*view->x5c));
     if (view->x5c == NULL) {
@@ -1213,8 +1219,8 @@ static enum pg_status check_alg_cty(const struct pg_cose *cose, struct pg_err *e
     }
     if (cose->is_cty_int) {
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
-                          "cose content type (label 3) is a number; it must be the text string "
-                          PG_JWS_PAYLOAD_TYPE);
+                          "cose content type (label 3) is a number; it must be the text "
+                          "string " PG_JWS_PAYLOAD_TYPE);
     }
     if (cty == NULL) {
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
@@ -1291,11 +1297,11 @@ enum pg_status pg_cose_check_header(const struct pg_cose *cose, enum pg_signing_
     if (rc != PG_OK) {
         return rc;
     }
-    signed_at = scheme == PG_SCHEME_SIGNING_AUTHORITY ? &v->authentic_signing_time
-                                                      : &v->signing_time;
-    if (v->expiry.is_present && (v->expiry.sec < signed_at->sec ||
-                                 (v->expiry.sec == signed_at->sec &&
-                                  v->expiry.nsec <= signed_at->nsec))) {
+    signed_at =
+        scheme == PG_SCHEME_SIGNING_AUTHORITY ? &v->authentic_signing_time : &v->signing_time;
+    if (v->expiry.is_present &&
+        (v->expiry.sec < signed_at->sec ||
+         (v->expiry.sec == signed_at->sec && v->expiry.nsec <= signed_at->nsec))) {
         char a[32];
         char b[32];
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <cbor.h>
 #include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -24,6 +25,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include "cose.h"
 #include "mem.h"
 
 #define LIST_MAX 64
@@ -94,6 +96,12 @@ static const char usage_text[] =
     "    --timestamp F     io.cncf.notary.timestampSignature = base64 of file F\n"
     "    --signing-agent S (default " SIGNING_AGENT ")\n"
     "    --out FILE        (default: stdout)\n"
+    "    --format jws|cose jws (default), or a COSE_Sign1_Tagged envelope (application/cose)\n"
+    "                      as notation makes it: alg as the COSE number (PS256 -> -37 ...;\n"
+    "                      --alg also takes a number), times as tag 1 epochs (a T that is\n"
+    "                      not a time is written as a text string), --attr values as CBOR\n"
+    "                      (json: values converted), x5chain label 33 an array of bstr,\n"
+    "                      --timestamp as a bstr\n"
     "    Algorithms follow the leaf key: RSA 2048/3072/4096 -> PS256/384/512 (salt = hash\n"
     "    length), P-256/384/521 -> ES256/384/512 (raw r||s).\n"
     "    AWS Signer shape: an ec384 4-cert chain and --scheme sa --attr\n"
@@ -106,7 +114,7 @@ static const char usage_text[] =
     "                     [--envelope-media-type MT] [--chain CHAIN.pem] [--created T]\n"
     "    Writes the signature manifest (OCI image manifest; legacy form by default) and\n"
     "    prints \"sha256:<hex> <size>\" of it. The thumbprint annotation is computed from\n"
-    "    --chain, else from the JWS x5c, else left out.\n"
+    "    --chain, else from the JWS x5c or COSE x5chain, else left out.\n"
     "\n"
     "pg-testsign digest FILE\n"
     "    Prints \"sha256:<hex> <size>\" of FILE.\n";
@@ -132,7 +140,7 @@ struct cert_opts {
 
 struct sign_opts {
     const char *key, *chain, *mt, *digest, *size, *scheme, *signing_time, *expiry, *alg, *out;
-    const char *cty, *salt, *payload_file, *timestamp, *agent;
+    const char *cty, *salt, *payload_file, *timestamp, *agent, *format;
     int no_expiry, no_auto_crit;
     struct strlist attrs, crit, annotations;
 };
@@ -763,8 +771,8 @@ static int ecdsa_der_to_raw(EVP_PKEY *key, const unsigned char *der, size_t der_
     return ok ? 0 : fail("cannot convert the ECDSA signature");
 }
 
-static int sign_bytes(EVP_PKEY *key, const struct alg *a, int salt, const char *in,
-                      unsigned char **out, size_t *out_len)
+static int sign_bytes(EVP_PKEY *key, const struct alg *a, int salt, const unsigned char *in,
+                      size_t in_len, unsigned char **out, size_t *out_len)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
@@ -776,9 +784,9 @@ static int sign_bytes(EVP_PKEY *key, const struct alg *a, int salt, const char *
         ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
              EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt) > 0;
     }
-    ok = ok && EVP_DigestSign(ctx, NULL, &der_len, (const unsigned char *)in, strlen(in));
+    ok = ok && EVP_DigestSign(ctx, NULL, &der_len, in, in_len);
     ok = ok && (der = pg_malloc(der_len)) != NULL;
-    ok = ok && EVP_DigestSign(ctx, der, &der_len, (const unsigned char *)in, strlen(in));
+    ok = ok && EVP_DigestSign(ctx, der, &der_len, in, in_len);
     EVP_MD_CTX_free(ctx);
     if (!ok) {
         pg_free(der);
@@ -1055,7 +1063,8 @@ static char *build_envelope(const struct sign_opts *o, EVP_PKEY *key)
 
     if (input != NULL && unprot != NULL &&
         (o->salt == NULL || parse_long(o->salt, 0, 1024, &salt) == 0) &&
-        sign_bytes(key, a, (int)salt, input, &sig, &sig_len) == 0 &&
+        sign_bytes(key, a, (int)salt, (const unsigned char *)input, strlen(input), &sig,
+                   &sig_len) == 0 &&
         (sig_b64 = b64_url(sig, sig_len)) != NULL) {
         json_object_set_new(env, "payload", json_string(pay_b64));
         json_object_set_new(env, "protected", json_string(prot_b64));
@@ -1073,6 +1082,357 @@ static char *build_envelope(const struct sign_opts *o, EVP_PKEY *key)
     pg_free(sig);
     pg_free(sig_b64);
     return out;
+}
+
+/* ------------------------------------------------------------------ COSE signing */
+
+struct blobs4 {
+    unsigned char *prot;
+    size_t prot_len;
+    unsigned char *payload;
+    size_t payload_len;
+    unsigned char *sig;
+    size_t sig_len;
+};
+
+static const struct {
+    const char *name;
+    int64_t value;
+} cose_algs[] = {{"PS256", -37}, {"PS384", -38}, {"PS512", -39},
+                 {"ES256", -7},  {"ES384", -35}, {"ES512", -36}};
+
+/* The COSE number of a JWS algorithm name, or the number NAME spells. */
+static int cose_alg_number(const char *name, int64_t *out)
+{
+    size_t i;
+    long v;
+
+    for (i = 0; i < sizeof(cose_algs) / sizeof(cose_algs[0]); i++) {
+        if (strcmp(cose_algs[i].name, name) == 0) {
+            *out = cose_algs[i].value;
+            return 0;
+        }
+    }
+    if (parse_long(name, -65536, 65535, &v) != 0) {
+        return fail("--alg %s has no COSE number", name);
+    }
+    *out = v;
+    return 0;
+}
+
+/* An integer in its shortest encoding, as notation's deterministic encoder writes it. */
+static cbor_item_t *cbor_int(int64_t v)
+{
+    uint64_t u = v >= 0 ? (uint64_t)v : (uint64_t)(-1 - v);
+
+    if (u <= 0xff) {
+        return v >= 0 ? cbor_build_uint8((uint8_t)u) : cbor_build_negint8((uint8_t)u);
+    }
+    if (u <= 0xffff) {
+        return v >= 0 ? cbor_build_uint16((uint16_t)u) : cbor_build_negint16((uint16_t)u);
+    }
+    if (u <= 0xffffffffu) {
+        return v >= 0 ? cbor_build_uint32((uint32_t)u) : cbor_build_negint32((uint32_t)u);
+    }
+    return v >= 0 ? cbor_build_uint64(u) : cbor_build_negint64(u);
+}
+
+/* Adds k: v to map, taking both; 0 on success. */
+static int map_put(cbor_item_t *map, cbor_item_t *k, cbor_item_t *v)
+{
+    int ok = map != NULL && k != NULL && v != NULL &&
+             cbor_map_add(map, (struct cbor_pair){.key = k, .value = v});
+
+    if (k != NULL) {
+        cbor_decref(&k);
+    }
+    if (v != NULL) {
+        cbor_decref(&v);
+    }
+    return ok ? 0 : fail("cannot build a CBOR map");
+}
+
+static int array_push(cbor_item_t *arr, cbor_item_t *v)
+{
+    int ok = arr != NULL && v != NULL && cbor_array_push(arr, v);
+
+    if (v != NULL) {
+        cbor_decref(&v);
+    }
+    return ok ? 0 : fail("cannot build a CBOR array");
+}
+
+static cbor_item_t *json_to_cbor(json_t *j);
+
+static cbor_item_t *json_container_to_cbor(json_t *j)
+{
+    cbor_item_t *out;
+    size_t i;
+
+    if (json_is_array(j)) {
+        out = cbor_new_definite_array(json_array_size(j));
+        for (i = 0; out != NULL && i < json_array_size(j); i++) {
+            array_push(out, json_to_cbor(json_array_get(j, i)));
+        }
+        return out;
+    }
+    out = cbor_new_definite_map(json_object_size(j));
+    {
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(j, key, v)
+        {
+            map_put(out, cbor_build_string(key), json_to_cbor(v));
+        }
+    }
+    return out;
+}
+
+static cbor_item_t *json_to_cbor(json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_STRING:
+        return cbor_build_stringn(json_string_value(j), json_string_length(j));
+    case JSON_INTEGER:
+        return cbor_int((int64_t)json_integer_value(j));
+    case JSON_REAL:
+        return cbor_build_float8(json_real_value(j));
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return cbor_build_bool(json_is_true(j));
+    case JSON_NULL:
+        return cbor_new_null();
+    default:
+        return json_container_to_cbor(j);
+    }
+}
+
+/* A tag 1 epoch for a time argument, else the argument as a text string. */
+static cbor_item_t *cose_time(const char *arg, time_t fallback, time_t *out_t)
+{
+    cbor_item_t *t;
+    cbor_item_t *tag;
+
+    *out_t = fallback;
+    if (arg != NULL && parse_time(arg, out_t) != 0) {
+        return cbor_build_string(arg);
+    }
+    t = cbor_int((int64_t)*out_t);
+    tag = t != NULL ? cbor_build_tag(1, t) : NULL;
+    if (t != NULL) {
+        cbor_decref(&t);
+    }
+    return tag;
+}
+
+static int cose_put_attrs(cbor_item_t *map, const struct strlist *attrs)
+{
+    int i;
+
+    for (i = 0; i < attrs->n; i++) {
+        const char *eq = strchr(attrs->v[i], '=');
+        json_t *val = NULL;
+        int rc;
+
+        if (eq == NULL) {
+            return fail("--attr needs NAME=VALUE, got %s", attrs->v[i]);
+        }
+        if (strncmp(eq + 1, "json:", 5) == 0) {
+            val = json_loads(eq + 6, JSON_DECODE_ANY, NULL);
+            if (val == NULL) {
+                return fail("bad --attr value %s", attrs->v[i]);
+            }
+        }
+        rc = map_put(map, cbor_build_stringn(attrs->v[i], (size_t)(eq - attrs->v[i])),
+                     val != NULL ? json_to_cbor(val) : cbor_build_string(eq + 1));
+        json_decref(val);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static cbor_item_t *cose_crit(const struct sign_opts *o, int is_sa, int has_expiry)
+{
+    json_t *names = build_crit(o, is_sa, has_expiry);
+    cbor_item_t *crit = json_to_cbor(names);
+
+    json_decref(names);
+    return crit;
+}
+
+/* The protected header map: alg, crit, cty, scheme, its time, expiry, --attr. */
+static cbor_item_t *cose_protected(const struct sign_opts *o, int64_t alg)
+{
+    int is_sa = o->scheme != NULL && strcmp(o->scheme, "sa") == 0;
+    cbor_item_t *map = cbor_new_definite_map(6 + (size_t)o->attrs.n);
+    time_t signing;
+    time_t expiry;
+    int rc;
+
+    if (o->scheme != NULL && !is_sa && strcmp(o->scheme, "x509") != 0) {
+        fail("--scheme must be x509 or sa");
+        cbor_decref(&map);
+        return NULL;
+    }
+    rc = map_put(map, cbor_int(1), cbor_int(alg));
+    rc |= map_put(map, cbor_int(2), cose_crit(o, is_sa, !o->no_expiry));
+    rc |= map_put(map, cbor_int(3), cbor_build_string(o->cty));
+    rc |= map_put(map, cbor_build_string("io.cncf.notary.signingScheme"),
+                  cbor_build_string(is_sa ? "notary.x509.signingAuthority" : "notary.x509"));
+    rc |= map_put(map,
+                  cbor_build_string(is_sa ? "io.cncf.notary.authenticSigningTime"
+                                          : "io.cncf.notary.signingTime"),
+                  cose_time(o->signing_time, time(NULL), &signing));
+    if (!o->no_expiry) {
+        expiry = (signing > time(NULL) ? signing : time(NULL)) + 365L * 86400;
+        rc |= map_put(map, cbor_build_string("io.cncf.notary.expiry"),
+                      cose_time(o->expiry, expiry, &expiry));
+    }
+    rc |= cose_put_attrs(map, &o->attrs);
+    if (rc != 0) {
+        cbor_decref(&map);
+        return NULL;
+    }
+    return map;
+}
+
+/* The unprotected header map: x5chain (label 33) as an array, signing agent, timestamp. */
+static cbor_item_t *cose_unprotected(const struct sign_opts *o)
+{
+    STACK_OF(X509) *chain = read_chain(o->chain);
+    cbor_item_t *map = cbor_new_definite_map(3);
+    cbor_item_t *x5 = chain != NULL ? cbor_new_definite_array((size_t)sk_X509_num(chain)) : NULL;
+    unsigned char *tst = NULL;
+    size_t tst_len = 0;
+    int rc = x5 == NULL;
+    int i;
+
+    for (i = 0; rc == 0 && i < sk_X509_num(chain); i++) {
+        unsigned char *der = NULL;
+        int len = i2d_X509(sk_X509_value(chain, i), &der);
+
+        rc = len > 0 ? array_push(x5, cbor_build_bytestring(der, (size_t)len)) : -1;
+        OPENSSL_free(der);
+    }
+    rc = rc != 0 ? rc : map_put(map, cbor_int(33), x5);
+    x5 = NULL;
+    rc |=
+        map_put(map, cbor_build_string("io.cncf.notary.signingAgent"), cbor_build_string(o->agent));
+    if (rc == 0 && o->timestamp != NULL) {
+        tst = read_file(o->timestamp, &tst_len);
+        rc = tst == NULL ? -1
+                         : map_put(map, cbor_build_string("io.cncf.notary.timestampSignature"),
+                                   cbor_build_bytestring(tst, tst_len));
+    }
+    sk_X509_pop_free(chain, X509_free);
+    pg_free(tst);
+    if (rc != 0) {
+        cbor_decref(&map);
+        return NULL;
+    }
+    return map;
+}
+
+static unsigned char *cose_payload(const struct sign_opts *o, size_t *out_len)
+{
+    char *text;
+    unsigned char *copy;
+
+    if (o->payload_file != NULL) {
+        return read_file(o->payload_file, out_len);
+    }
+    text = build_payload(o);
+    copy = text == NULL ? NULL : (unsigned char *)pg_strdup(text);
+    *out_len = copy == NULL ? 0 : strlen(text);
+    free(text);
+    return copy;
+}
+
+/* Serializes item into a pg_malloc'd buffer; NULL on failure. */
+static unsigned char *cose_serialize(const cbor_item_t *item, size_t *out_len)
+{
+    unsigned char *buf = NULL;
+    size_t cap = 0;
+    size_t len = item == NULL ? 0 : cbor_serialize_alloc(item, &buf, &cap);
+    unsigned char *copy = len == 0 ? NULL : pg_malloc(len);
+
+    if (copy != NULL) {
+        memcpy(copy, buf, len);
+    }
+    free(buf);
+    *out_len = len;
+    return copy;
+}
+
+/* tag 18 [protected bstr, unprotected map, payload bstr, signature bstr] */
+static unsigned char *cose_message(const struct blobs4 *b, cbor_item_t *unprot, size_t *out_len)
+{
+    cbor_item_t *arr = cbor_new_definite_array(4);
+    cbor_item_t *tag = NULL;
+    unsigned char *out = NULL;
+
+    if (arr != NULL && array_push(arr, cbor_build_bytestring(b->prot, b->prot_len)) == 0 &&
+        cbor_array_push(arr, unprot) &&
+        array_push(arr, cbor_build_bytestring(b->payload, b->payload_len)) == 0 &&
+        array_push(arr, cbor_build_bytestring(b->sig, b->sig_len)) == 0) {
+        tag = cbor_build_tag(18, arr);
+        out = cose_serialize(tag, out_len);
+    }
+    if (tag != NULL) {
+        cbor_decref(&tag);
+    }
+    if (arr != NULL) {
+        cbor_decref(&arr);
+    }
+    return out;
+}
+
+static int write_cose(const struct sign_opts *o, EVP_PKEY *key)
+{
+    const struct alg *a = signing_alg(key, o->alg);
+    cbor_item_t *prot = NULL;
+    cbor_item_t *unprot = NULL;
+    struct blobs4 b;
+    unsigned char *tbs = NULL;
+    unsigned char *env = NULL;
+    size_t tbs_len = 0;
+    size_t env_len = 0;
+    long salt = RSA_PSS_SALTLEN_DIGEST;
+    int64_t alg_num = 0;
+    int rc = 1;
+
+    memset(&b, 0, sizeof(b));
+    if (cose_alg_number(o->alg != NULL ? o->alg : a->name, &alg_num) != 0) {
+        return 1;
+    }
+    prot = cose_protected(o, alg_num);
+    unprot = cose_unprotected(o);
+    b.prot = cose_serialize(prot, &b.prot_len);
+    b.payload = cose_payload(o, &b.payload_len);
+    if (b.prot != NULL && b.payload != NULL && unprot != NULL &&
+        (o->salt == NULL || parse_long(o->salt, 0, 1024, &salt) == 0) &&
+        pg_cose_to_be_signed(b.prot, b.prot_len, b.payload, b.payload_len, &tbs, &tbs_len, NULL) ==
+            PG_OK &&
+        sign_bytes(key, a, (int)salt, tbs, tbs_len, &b.sig, &b.sig_len) == 0 &&
+        (env = cose_message(&b, unprot, &env_len)) != NULL &&
+        write_file(o->out, env, env_len) == 0) {
+        rc = 0;
+    }
+    if (prot != NULL) {
+        cbor_decref(&prot);
+    }
+    if (unprot != NULL) {
+        cbor_decref(&unprot);
+    }
+    pg_free(b.prot);
+    pg_free(b.payload);
+    pg_free(b.sig);
+    pg_free(tbs);
+    pg_free(env);
+    return rc;
 }
 
 static int cmd_sign(int argc, char **argv)
@@ -1094,6 +1454,7 @@ static int cmd_sign(int argc, char **argv)
         {"--payload-file", OPT_STR, &o.payload_file},
         {"--timestamp", OPT_STR, &o.timestamp},
         {"--signing-agent", OPT_STR, &o.agent},
+        {"--format", OPT_STR, &o.format},
         {"--no-expiry", OPT_FLAG, &o.no_expiry},
         {"--no-auto-crit", OPT_FLAG, &o.no_auto_crit},
         {"--attr", OPT_LIST, &o.attrs},
@@ -1116,7 +1477,16 @@ static int cmd_sign(int argc, char **argv)
         fail("sign needs --key, --chain, --target-media-type, --target-digest, --target-size");
         return 2;
     }
+    if (o.format != NULL && strcmp(o.format, "jws") != 0 && strcmp(o.format, "cose") != 0) {
+        fail("--format must be jws or cose");
+        return 2;
+    }
     key = read_key(o.key);
+    if (key != NULL && o.format != NULL && strcmp(o.format, "cose") == 0) {
+        rc = write_cose(&o, key);
+        EVP_PKEY_free(key);
+        return rc;
+    }
     env = key == NULL ? NULL : build_envelope(&o, key);
     if (env != NULL && write_file(o.out, env, strlen(env)) == 0) {
         rc = 0;
@@ -1177,6 +1547,28 @@ static json_t *thumbprints_from_jws(const unsigned char *env, size_t len)
     return list;
 }
 
+static json_t *thumbprints_from_cose(const unsigned char *env, size_t len)
+{
+    struct pg_cose *cose = NULL;
+    const struct pg_jws *v;
+    json_t *list;
+    size_t i;
+
+    if (pg_cose_parse(env, len, &cose, NULL) != PG_OK) {
+        return NULL;
+    }
+    v = pg_cose_view(cose);
+    list = json_array();
+    for (i = 0; list != NULL && i < v->n_x5c; i++) {
+        char hex[65];
+
+        sha256_hex(v->x5c[i].data, v->x5c[i].len, hex);
+        json_array_append_new(list, json_string(hex));
+    }
+    pg_cose_free(cose);
+    return list;
+}
+
 static json_t *descriptor(const char *mt, const char *digest, long size)
 {
     json_t *d = json_object();
@@ -1191,8 +1583,10 @@ static json_t *build_annotations(const struct manifest_opts *o, const unsigned c
                                  size_t env_len)
 {
     json_t *ann = json_object();
-    json_t *thumbs =
-        o->chain != NULL ? thumbprints_from_chain(o->chain) : thumbprints_from_jws(env, env_len);
+    json_t *thumbs = o->chain != NULL
+                         ? thumbprints_from_chain(o->chain)
+                         : (env_len > 0 && env[0] == '{' ? thumbprints_from_jws(env, env_len)
+                                                         : thumbprints_from_cose(env, env_len));
     char created[64];
     time_t t = time(NULL);
 

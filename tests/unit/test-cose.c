@@ -366,23 +366,23 @@ struct spec {
     int is_sa;
     int is_untagged_time;
     int is_float_time;
-    int has_other_time;   /* the other scheme's time as well */
-    int64_t expiry;       /* 0: none */
+    int has_other_time; /* the other scheme's time as well */
+    int64_t expiry;     /* 0: none */
     int is_expiry_noncrit;
-    const char *crit_extra;   /* a further crit text entry */
-    int64_t crit_int_extra;   /* a further crit integer entry, 0: none */
-    const char *ext;          /* a text-labelled extended attribute ("x") */
+    const char *crit_extra; /* a further crit text entry */
+    int64_t crit_int_extra; /* a further crit integer entry, 0: none */
+    const char *ext;        /* a text-labelled extended attribute ("x") */
     int is_ext_critical;
-    int64_t int_ext;          /* an integer-labelled extended attribute, 0: none */
+    int64_t int_ext; /* an integer-labelled extended attribute, 0: none */
     int is_int_ext_critical;
-    int is_dup_protected;     /* the content type twice */
-    int is_dup_unprotected;   /* the signing agent twice */
+    int is_dup_protected;   /* the content type twice */
+    int is_dup_unprotected; /* the signing agent twice */
     enum x5_kind x5;
-    int is_indefinite;        /* the unprotected map with indefinite length */
-    int is_crit_unprotected;  /* crit in the unprotected map */
+    int is_indefinite;       /* the unprotected map with indefinite length */
+    int is_crit_unprotected; /* crit in the unprotected map */
     int is_detached;
     int is_untagged;
-    unsigned tag;             /* 0: 18 */
+    unsigned tag; /* 0: 18 */
 };
 
 struct signer {
@@ -450,14 +450,14 @@ static int signer_make_ec(struct signer *s)
     s->chain = sk_X509_new_null();
     ok = x != NULL && name != NULL && s->key != NULL && s->chain != NULL &&
          X509_set_version(x, 2) == 1 && ASN1_INTEGER_set(X509_get_serialNumber(x), 7) == 1 &&
-         X509_NAME_add_entry_by_txt(name, "C", MBSTRING_ASC, (const unsigned char *)"US", -1,
+         X509_NAME_add_entry_by_txt(name, "C", MBSTRING_ASC, (const unsigned char *)"US", -1, -1,
+                                    0) == 1 &&
+         X509_NAME_add_entry_by_txt(name, "ST", MBSTRING_ASC, (const unsigned char *)"WA", -1, -1,
+                                    0) == 1 &&
+         X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"pullgate", -1,
                                     -1, 0) == 1 &&
-         X509_NAME_add_entry_by_txt(name, "ST", MBSTRING_ASC, (const unsigned char *)"WA", -1,
+         X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"cose ec", -1,
                                     -1, 0) == 1 &&
-         X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"pullgate",
-                                    -1, -1, 0) == 1 &&
-         X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"cose ec",
-                                    -1, -1, 0) == 1 &&
          X509_set_subject_name(x, name) == 1 && X509_set_issuer_name(x, name) == 1 &&
          X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL &&
          X509_gmtime_adj(X509_getm_notAfter(x), 86400) != NULL && X509_set_pubkey(x, s->key) &&
@@ -499,8 +499,8 @@ static void put_chain(struct cb *b, const struct signer *s, int is_bare)
 
 static void put_time(struct cb *b, const struct spec *sp, const char *label, int64_t t)
 {
-    static const unsigned char float_2025[] = {0xfb, 0x41, 0xd9, 0xdd, 0x21, 0x60, 0x00, 0x00,
-                                               0x00}; /* 1735689600.0 as float64 */
+    static const unsigned char float_2025[] = {
+        0xfb, 0x41, 0xd9, 0xdd, 0x21, 0x60, 0x00, 0x00, 0x00}; /* 1735689600.0 as float64 */
 
     cb_tstr(b, label);
     if (!sp->is_untagged_time) {
@@ -515,9 +515,9 @@ static void put_time(struct cb *b, const struct spec *sp, const char *label, int
 
 static void put_crit(struct cb *b, const struct spec *sp)
 {
-    int n = 1 + sp->is_sa + (sp->expiry != 0 && !sp->is_expiry_noncrit) +
-            (sp->crit_extra != NULL) + (sp->crit_int_extra != 0) +
-            (sp->ext != NULL && sp->is_ext_critical) + (sp->int_ext != 0 && sp->is_int_ext_critical);
+    int n = 1 + sp->is_sa + (sp->expiry != 0 && !sp->is_expiry_noncrit) + (sp->crit_extra != NULL) +
+            (sp->crit_int_extra != 0) + (sp->ext != NULL && sp->is_ext_critical) +
+            (sp->int_ext != 0 && sp->is_int_ext_critical);
 
     cb_int(b, 2);
     cb_head(b, 4, (uint64_t)n);
@@ -544,9 +544,8 @@ static void put_crit(struct cb *b, const struct spec *sp)
 
 static void put_protected(struct cb *b, const struct spec *sp, const struct signer *s)
 {
-    int n = 4 + (sp->cty != CTY_NONE) + sp->has_other_time + (sp->expiry != 0) +
-            (sp->ext != NULL) + (sp->int_ext != 0) + sp->is_dup_protected +
-            (sp->x5 == X5_PROTECTED);
+    int n = 4 + (sp->cty != CTY_NONE) + sp->has_other_time + (sp->expiry != 0) + (sp->ext != NULL) +
+            (sp->int_ext != 0) + sp->is_dup_protected + (sp->x5 == X5_PROTECTED);
 
     cb_head(b, 5, (uint64_t)n);
     cb_int(b, 1);
@@ -642,8 +641,8 @@ static unsigned char *mint(const struct signer *s, const struct spec *sp,
 
     put_protected(&prot, sp, s);
     if (payload == NULL || prot.is_bad ||
-        pg_cose_to_be_signed(prot.d, prot.n, (const unsigned char *)payload, strlen(payload),
-                             &tbs, &tbs_len, NULL) != PG_OK ||
+        pg_cose_to_be_signed(prot.d, prot.n, (const unsigned char *)payload, strlen(payload), &tbs,
+                             &tbs_len, NULL) != PG_OK ||
         pg_sigcrypto_sign(s->key, s->spec, tbs, tbs_len, &sig, &sig_len, NULL) != PG_OK) {
         env.is_bad = 1;
     }
@@ -706,8 +705,7 @@ static void minted_rsa_and_ec_envelopes_pass(void)
         CHECK(res.valid_until == sp.expiry);
         /* The signature stays bound to the payload and the key. */
         env[len - 3] ^= 0x01;
-        CHECK(verify_at(&fx, env, len, &layout_target, time(NULL), &res) ==
-              PG_ERR_SIG_INTEGRITY);
+        CHECK(verify_at(&fx, env, len, &layout_target, time(NULL), &res) == PG_ERR_SIG_INTEGRITY);
         fixture_close(&fx);
         pg_free(env);
         signer_free(&signers[i]);
@@ -749,9 +747,13 @@ struct tamper {
 };
 
 static const struct tamper tampers[] = {
-    {"x5chain as a single bstr", {.x5 = X5_BSTR}, PG_ERR_SIG_INTEGRITY,
+    {"x5chain as a single bstr",
+     {.x5 = X5_BSTR},
+     PG_ERR_SIG_INTEGRITY,
      "certificate chain is not present"},
-    {"x5chain in the protected header only", {.x5 = X5_PROTECTED}, PG_ERR_SIG_INTEGRITY,
+    {"x5chain in the protected header only",
+     {.x5 = X5_PROTECTED},
+     PG_ERR_SIG_INTEGRITY,
      "certificate chain is not present"},
     {"no x5chain", {.x5 = X5_NONE}, PG_ERR_SIG_INTEGRITY, "certificate chain is not present"},
     {"untagged signing time", {.is_untagged_time = 1}, PG_ERR_SIG_INTEGRITY, "has no tag"},
@@ -759,30 +761,39 @@ static const struct tamper tampers[] = {
     {"alg EdDSA", {.alg = -8}, PG_ERR_SIG_INTEGRITY, "does not match"},
     {"duplicate protected key", {.is_dup_protected = 1}, PG_ERR_SIG_INTEGRITY, "duplicate"},
     {"duplicate unprotected key", {.is_dup_unprotected = 1}, PG_ERR_SIG_INTEGRITY, "duplicate"},
-    {"indefinite-length unprotected map", {.is_indefinite = 1}, PG_ERR_SIG_INTEGRITY,
-     "indefinite"},
-    {"crit listing a missing label", {.crit_extra = "com.example.absent"}, PG_ERR_SIG_INTEGRITY,
+    {"indefinite-length unprotected map", {.is_indefinite = 1}, PG_ERR_SIG_INTEGRITY, "indefinite"},
+    {"crit listing a missing label",
+     {.crit_extra = "com.example.absent"},
+     PG_ERR_SIG_INTEGRITY,
      "not in the protected header"},
-    {"crit listing a registered label", {.crit_int_extra = 3}, PG_ERR_SIG_INTEGRITY,
-     "registered"},
-    {"crit in the unprotected header", {.is_crit_unprotected = 1}, PG_ERR_SIG_INTEGRITY,
+    {"crit listing a registered label", {.crit_int_extra = 3}, PG_ERR_SIG_INTEGRITY, "registered"},
+    {"crit in the unprotected header",
+     {.is_crit_unprotected = 1},
+     PG_ERR_SIG_INTEGRITY,
      "only allowed in the protected"},
     {"content type as an integer", {.cty = CTY_INT}, PG_ERR_SIG_INTEGRITY, "is a number"},
     {"no content type", {.cty = CTY_NONE}, PG_ERR_SIG_INTEGRITY, "no content type"},
     {"detached payload", {.is_detached = 1}, PG_ERR_SIG_INTEGRITY, "detached"},
     {"untagged message", {.is_untagged = 1}, PG_ERR_SIG_INTEGRITY, "untagged"},
     {"tag 98 instead of 18", {.tag = 98}, PG_ERR_SIG_INTEGRITY, "tag 18"},
-    {"expiry before the signing time", {.expiry = SIGNED_2025 - 1}, PG_ERR_SIG_INTEGRITY,
+    {"expiry before the signing time",
+     {.expiry = SIGNED_2025 - 1},
+     PG_ERR_SIG_INTEGRITY,
      "not after"},
-    {"expiry not critical", {.expiry = SIGNED_2025 + 10, .is_expiry_noncrit = 1},
-     PG_ERR_SIG_INTEGRITY, "must be critical"},
-    {"unknown critical text attribute", {.ext = "com.example.policy", .is_ext_critical = 1},
-     PG_ERR_UNSUPPORTED, "unknown critical attribute \"com.example.policy\""},
-    {"unknown critical integer label", {.int_ext = 100, .is_int_ext_critical = 1},
-     PG_ERR_UNSUPPORTED, "label 100"},
+    {"expiry not critical",
+     {.expiry = SIGNED_2025 + 10, .is_expiry_noncrit = 1},
+     PG_ERR_SIG_INTEGRITY,
+     "must be critical"},
+    {"unknown critical text attribute",
+     {.ext = "com.example.policy", .is_ext_critical = 1},
+     PG_ERR_UNSUPPORTED,
+     "unknown critical attribute \"com.example.policy\""},
+    {"unknown critical integer label",
+     {.int_ext = 100, .is_int_ext_critical = 1},
+     PG_ERR_UNSUPPORTED,
+     "label 100"},
     {"expired signature", {.expiry = SIGNED_2025 + 10}, PG_ERR_SIG_EXPIRED, "expired"},
-    {"non-critical attributes are accepted", {.ext = "com.example.n", .int_ext = 100}, PG_OK,
-     NULL},
+    {"non-critical attributes are accepted", {.ext = "com.example.n", .int_ext = 100}, PG_OK, NULL},
     {"a tag 1 float time is accepted", {.is_float_time = 1}, PG_OK, NULL},
     {"the other scheme's time is ignored", {.has_other_time = 1}, PG_OK, NULL},
 };
@@ -812,6 +823,92 @@ static void tampered_envelopes_fail_even_when_signed(void)
     }
     fixture_close(&fx);
     signer_free(&s);
+}
+
+/* ---- envelopes made by pg-testsign ---------------------------------------------- */
+
+static int run_tool(const char *args)
+{
+    const char *build = getenv("PG_BUILD_DIR");
+    char *cmd = build != NULL ? pg_asprintf("%s/tests/pg-testsign %s", build, args) : NULL;
+    int rc = cmd != NULL ? system(cmd) : -1;
+
+    pg_free(cmd);
+    return rc;
+}
+
+static unsigned char *pem_cert_der(const char *path, size_t *out_len)
+{
+    FILE *f = fopen(path, "r");
+    X509 *x = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    unsigned char *der = NULL;
+    int len = x != NULL ? i2d_X509(x, &der) : 0;
+
+    if (f != NULL) {
+        fclose(f);
+    }
+    X509_free(x);
+    *out_len = len > 0 ? (size_t)len : 0;
+    return der;
+}
+
+static void verify_tool_envelope(const char *dir, const char *store_type, const char *cert_path)
+{
+    struct fixture fx;
+    struct pg_sig_result res;
+    size_t len = 0;
+    size_t der_len = 0;
+    char *path = pg_asprintf("%s/env.cose", dir);
+    unsigned char *env = path != NULL ? pg_check_read_file(path, &len) : NULL;
+    unsigned char *der = pem_cert_der(cert_path, &der_len);
+
+    REQUIRE(env != NULL && der != NULL);
+    REQUIRE(fixture_open(&fx, store_type, der, der_len));
+    CHECK(verify_at(&fx, env, len, &layout_target, time(NULL), &res) == PG_OK);
+    show(&res);
+    fixture_close(&fx);
+    OPENSSL_free(der);
+    pg_free(env);
+    pg_free(path);
+}
+
+static void testsign_cose_envelopes_pass(void)
+{
+    char *dir = pg_check_tmpdir();
+    char *keys = pg_check_vector(E2E_KEYS);
+    char *args = NULL;
+    char *cert = NULL;
+
+    REQUIRE(dir != NULL && keys != NULL);
+    if (getenv("PG_BUILD_DIR") == NULL) {
+        fprintf(stderr, "    PG_BUILD_DIR unset: pg-testsign not found\n");
+        CHECK(0);
+        goto out;
+    }
+    args = pg_asprintf("sign --format cose --key %s/e2e.key --chain %s/e2e.crt "
+                       "--target-media-type " OCI_MANIFEST " --target-digest " LAYOUT_DIGEST
+                       " --target-size 481 --out %s/env.cose",
+                       keys, keys, dir);
+    CHECK(args != NULL && run_tool(args) == 0);
+    cert = pg_asprintf("%s/e2e.crt", keys);
+    verify_tool_envelope(dir, "ca", cert);
+    pg_free(args);
+    pg_free(cert);
+    args = pg_asprintf("cert --self-signed --key ec384 --out %s/ec >/dev/null && %s/tests/"
+                       "pg-testsign sign --format cose --scheme sa --key %s/ec/key.pem --chain "
+                       "%s/ec/chain.pem --target-media-type " OCI_MANIFEST
+                       " --target-digest " LAYOUT_DIGEST " --target-size 481 --attr "
+                       "com.example.n=json:[1,\\\"a\\\"] --out %s/env.cose",
+                       dir, getenv("PG_BUILD_DIR"), dir, dir, dir);
+    CHECK(args != NULL && run_tool(args) == 0);
+    cert = pg_asprintf("%s/ec/cert.pem", dir);
+    verify_tool_envelope(dir, "signingAuthority", cert);
+out:
+    pg_free(args);
+    pg_free(cert);
+    pg_free(keys);
+    pg_check_rmtree(dir);
+    pg_free(dir);
 }
 
 /* ---- the vector, edited byte by byte ------------------------------------------ */
@@ -907,12 +1004,12 @@ static enum pg_status parse_bytes(const unsigned char *data, size_t len, char *m
 
 static void hostile_cbor_is_bounded(void)
 {
-    static const unsigned char huge_bstr[] = {0xd2, 0x84, 0x5b, 0x7f, 0xff, 0xff, 0xff,
-                                              0xff, 0xff, 0xff, 0xff};
-    static const unsigned char huge_array[] = {0xd2, 0x84, 0x40, 0xa1, 0x00, 0x9b, 0x7f, 0xff,
-                                               0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    static const unsigned char bad_utf8[] = {0xd2, 0x84, 0x40, 0xa1, 0x62, 0xc0, 0xaf, 0x00,
-                                             0x40, 0x40};
+    static const unsigned char huge_bstr[] = {0xd2, 0x84, 0x5b, 0x7f, 0xff, 0xff,
+                                              0xff, 0xff, 0xff, 0xff, 0xff};
+    static const unsigned char huge_array[] = {0xd2, 0x84, 0x40, 0xa1, 0x00, 0x9b, 0x7f,
+                                               0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    static const unsigned char bad_utf8[] = {0xd2, 0x84, 0x40, 0xa1, 0x62,
+                                             0xc0, 0xaf, 0x00, 0x40, 0x40};
     static const unsigned char reserved[] = {0xd2, 0x84, 0x40, 0xa0, 0x40, 0x5c};
     struct cb deep = {NULL, 0, 0, 0};
     struct cb wide = {NULL, 0, 0, 0};
@@ -970,9 +1067,8 @@ static void trailing_bytes_are_refused(void)
 static void sig_structure_is_encoded_canonically(void)
 {
     static const unsigned char prot[] = {0xa1, 0x01, 0x24};
-    static const unsigned char want[] = {0x84, 0x6a, 'S',  'i',  'g',  'n',  'a',  't', 'u',
-                                         'r',  'e',  '1',  0x43, 0xa1, 0x01, 0x24, 0x40, 0x42,
-                                         'h',  'i'};
+    static const unsigned char want[] = {0x84, 0x6a, 'S',  'i',  'g',  'n',  'a',  't',  'u', 'r',
+                                         'e',  '1',  0x43, 0xa1, 0x01, 0x24, 0x40, 0x42, 'h', 'i'};
     unsigned char *tbs = NULL;
     size_t len = 0;
     unsigned char big[300];
@@ -1027,6 +1123,8 @@ int main(void)
            signing_authority_ignores_signing_time);
     PG_RUN("structural deviations fail even in validly signed envelopes",
            tampered_envelopes_fail_even_when_signed);
+    PG_RUN("pg-testsign --format cose envelopes (rsa x509, ec384 signing authority) pass",
+           testsign_cose_envelopes_pass);
     PG_RUN("a flipped signature or protected bit, a wrong tag or no tag fail integrity",
            edited_vectors_fail_integrity);
     PG_RUN("every truncation and bit flip of the vector is handled", every_cut_and_flip_is_handled);
