@@ -123,12 +123,13 @@ static int dir_of_exists(const char *path, char *dir, size_t dir_len, int *stat_
 static int check_upstream_dir(const struct pg_config *cfg)
 {
     char dir[PG_CONFIG_LINE_MAX + 1];
-    char esc[OUT_ESC];
     struct pg_err err;
     int e;
 
     pg_err_init(&err);
     if (!dir_of_exists(cfg->upstream, dir, sizeof(dir), &e)) {
+        char esc[OUT_ESC];
+
         pg_err_set(&err, PG_ERR_CONFIG, "directory \"%s\" of upstream: %s",
                    pg_escape(esc, sizeof(esc), dir, strlen(dir)), strerror(e));
     }
@@ -139,10 +140,11 @@ static int check_upstream_dir(const struct pg_config *cfg)
 static void note_listen_dir(const struct pg_config *cfg)
 {
     char dir[PG_CONFIG_LINE_MAX + 1];
-    char esc[OUT_ESC];
     int e;
 
     if (!dir_of_exists(cfg->listen, dir, sizeof(dir), &e)) {
+        char esc[OUT_ESC];
+
         printf("# note: directory \"%s\" of listen does not exist yet (%s); serve needs it, "
                "the systemd unit creates /run/pullgate\n",
                pg_escape(esc, sizeof(esc), dir, strlen(dir)), strerror(e));
@@ -155,7 +157,6 @@ static int check(int argc, char **argv)
     struct pg_config cfg;
     struct pg_err err;
     const char *file = NULL;
-    char esc[OUT_ESC];
     int failed = 0;
 
     pg_err_init(&err);
@@ -168,6 +169,8 @@ static int check(int argc, char **argv)
         return err.status == PG_ERR_INVALID_ARG ? 2 : 1;
     }
     if (file != NULL) {
+        char esc[OUT_ESC];
+
         printf("# configuration file: %s\n", pg_escape(esc, sizeof(esc), file, strlen(file)));
     } else {
         printf("# configuration file: none, built-in defaults\n");

@@ -21,7 +21,7 @@
 
 static atomic_int log_level = LOG_INFO;
 static atomic_int use_journal = -1;
-static _Atomic(pg_log_journal_sink_fn) journal_sink = NULL;
+static _Atomic(pg_log_journal_sink_fn) journal_sink; /* NULL: sd_journal_sendv */
 
 void pg_log_set_level(int priority)
 {
