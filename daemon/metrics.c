@@ -68,9 +68,10 @@ static void text_add(struct text *t, const char *fmt, ...) __attribute__((format
 static void text_add(struct text *t, const char *fmt, ...)
 {
     va_list ap;
-    int n;
 
     for (int round = 0; round < 2 && !t->failed; round++) {
+        int n;
+
         va_start(ap, fmt);
         n = vsnprintf(t->p != NULL ? t->p + t->len : NULL, t->p != NULL ? t->cap - t->len : 0, fmt,
                       ap);
@@ -281,17 +282,18 @@ void pg_metrics_set_sampler(struct pg_metrics *m, void (*sample)(void *user, str
 static enum pg_status parse_port(const char *s, const char *text, in_port_t *out,
                                  struct pg_err *err)
 {
-    char esc[ESC_MAX];
     unsigned long v = 0;
     size_t i;
 
-    for (i = 0; s[i] != '\0' && i < 6; i++) {
+    for (i = 0; i < 6 && s[i] != '\0'; i++) {
         if (!isdigit((unsigned char)s[i])) {
             break;
         }
         v = v * 10 + (unsigned long)(s[i] - '0');
     }
     if (i == 0 || s[i] != '\0' || v > 65535) {
+        char esc[ESC_MAX];
+
         return pg_err_set(err, PG_ERR_CONFIG, "metrics_listen: \"%s\" has no port from 0 to 65535",
                           pg_escape(esc, sizeof(esc), text, strlen(text)));
     }
@@ -302,7 +304,6 @@ static enum pg_status parse_port(const char *s, const char *text, in_port_t *out
 static enum pg_status parse_unix(const char *text, const char *path, struct pg_metrics_listen *out,
                                  struct pg_err *err)
 {
-    char esc[ESC_MAX];
     size_t n = strlen(path);
 
     for (size_t i = 0; i < n; i++) {
@@ -312,6 +313,8 @@ static enum pg_status parse_unix(const char *text, const char *path, struct pg_m
         }
     }
     if (n == 0 || n >= sizeof(out->path)) {
+        char esc[ESC_MAX];
+
         return pg_err_set(err, PG_ERR_CONFIG,
                           "metrics_listen: \"%s\" is not a usable unix socket path (empty, control "
                           "characters, or longer than %zu bytes)",
