@@ -151,6 +151,7 @@ static void reload(struct server *sv)
     } else {
         warn_restart_only(sv->cfg, &next);
         pg_log_set_level(next.log_level);
+        pg_sigverify_set_options(&next.sig);
         pg_log(LOG_NOTICE,
                "serve: configuration, trust policy and stores reloaded (generation %llu, %s)",
                (unsigned long long)pg_enforce_generation(sv->enforcer),
@@ -201,6 +202,7 @@ static enum pg_status start(struct server *sv, struct pg_err *err)
         return err->status;
     }
     fill_options(cfg, sv->metrics, &eo);
+    pg_sigverify_set_options(&cfg->sig); /* plugins and AWS Signer */
     if (pg_enforce_new(&eo, &sv->enforcer, err) != PG_OK) {
         return err->status;
     }

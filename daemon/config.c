@@ -47,6 +47,8 @@ static const struct int_key int_keys[] = {
     {"cache_max_bytes", offsetof(struct pg_config, cache_max_bytes), 4096, 1073741824},
     {"cache_ttl_ms", offsetof(struct pg_config, cache_ttl_ms), 0, 86400000},
     {"cache_negative_ttl_ms", offsetof(struct pg_config, cache_negative_ttl_ms), 0, 3600000},
+    {"plugin_timeout_ms", offsetof(struct pg_config, sig.plugin_timeout_ms), 100, 600000},
+    {"aws_signer_cache_ttl_s", offsetof(struct pg_config, sig.aws_signer_cache_ttl_s), 0, 86400},
 };
 
 static enum pg_status set_int(struct pg_config *cfg, const struct int_key *k, const char *value,
@@ -249,9 +251,79 @@ static enum pg_status set_log_level(struct pg_config *cfg, const char *value, st
     return PG_OK;
 }
 
+/* A fixed-size text setting; empty means the default. */
+static enum pg_status set_text(char *slot, size_t len, const char *key, const char *value,
+                               int (*is_ok)(const char *), const char *what, struct pg_err *err)
+{
+    char esc[ESC_MAX];
+
+    if (strlen(value) >= len || (value[0] != '\0' && !is_ok(value))) {
+        return pg_err_set(err, PG_ERR_CONFIG, "%s: \"%s\" is not %s", key,
+                          pg_escape(esc, sizeof(esc), value, strlen(value)), what);
+    }
+    snprintf(slot, len, "%s", value);
+    return PG_OK;
+}
+
+static int is_abs_path(const char *s)
+{
+    return s[0] == '/';
+}
+
+static int is_env_list(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (!(isalnum((unsigned char)*s) || *s == '_' || *s == ',')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int is_endpoint(const char *s)
+{
+    return (strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0) &&
+           strpbrk(s, " ?#") == NULL && s[strlen(s) - 1] != '/';
+}
+
+/* plugins_dir, plugin_env, aws_signer, aws_signer_endpoint; 1 when key is one of them. */
+static int set_plugin_key(struct pg_config *cfg, const char *key, const char *value,
+                          enum pg_status *out_rc, struct pg_err *err)
+{
+    struct pg_sigverify_options *o = &cfg->sig;
+    static const char *const modes[] = {"native", "plugin", "off"};
+
+    if (strcmp(key, "plugins_dir") == 0) {
+        *out_rc = set_text(o->plugins_dir, sizeof(o->plugins_dir), key, value, is_abs_path,
+                           "an absolute path", err);
+    } else if (strcmp(key, "plugin_env") == 0) {
+        *out_rc = set_text(o->plugin_env, sizeof(o->plugin_env), key, value, is_env_list,
+                           "a comma-separated list of variable names", err);
+    } else if (strcmp(key, "aws_signer_endpoint") == 0) {
+        *out_rc = set_text(o->aws_signer_endpoint, sizeof(o->aws_signer_endpoint), key, value,
+                           is_endpoint, "an http:// or https:// url without a path's end slash",
+                           err);
+    } else if (strcmp(key, "aws_signer") == 0) {
+        size_t i = 0;
+
+        while (i < 3 && strcmp(value, modes[i]) != 0) {
+            i++;
+        }
+        if (i < 3) {
+            o->aws_signer = (enum pg_aws_signer_mode)i;
+        }
+        *out_rc = i < 3 ? PG_OK
+                        : pg_err_set(err, PG_ERR_CONFIG, "aws_signer: must be native, plugin or off");
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 enum pg_status pg_config_defaults(struct pg_config *cfg, struct pg_err *err)
 {
     memset(cfg, 0, sizeof(*cfg));
+    pg_sigverify_options_init(&cfg->sig);
     cfg->workers = 4;
     cfg->queue_length = 64;
     cfg->cq_threads = 2;
@@ -280,6 +352,7 @@ enum pg_status pg_config_set(struct pg_config *cfg, const char *key, const char 
                              struct pg_err *err)
 {
     char esc[ESC_MAX];
+    enum pg_status rc;
     size_t i;
 
     if (strcmp(key, "listen") == 0) {
@@ -313,6 +386,9 @@ enum pg_status pg_config_set(struct pg_config *cfg, const char *key, const char 
     }
     if (strcmp(key, "containerd_namespace") == 0) {
         return set_namespace(cfg, value, err);
+    }
+    if (set_plugin_key(cfg, key, value, &rc, err)) {
+        return rc;
     }
     for (i = 0; i < sizeof(int_keys) / sizeof(int_keys[0]); i++) {
         if (strcmp(key, int_keys[i].name) == 0) {
@@ -595,4 +671,12 @@ void pg_config_print(const struct pg_config *cfg, FILE *out)
     fprintf(out, "log_level = %s\n", level_name(cfg->log_level));
     fprintf(out, "metrics_listen =%s%s\n", cfg->metrics_listen != NULL ? " " : "",
             cfg->metrics_listen != NULL ? cfg->metrics_listen : "");
+    fprintf(out, "plugins_dir =%s%s\n", cfg->sig.plugins_dir[0] ? " " : "", cfg->sig.plugins_dir);
+    fprintf(out, "plugin_env =%s%s\n", cfg->sig.plugin_env[0] ? " " : "", cfg->sig.plugin_env);
+    fprintf(out, "aws_signer = %s\n",
+            cfg->sig.aws_signer == PG_AWS_SIGNER_NATIVE   ? "native"
+            : cfg->sig.aws_signer == PG_AWS_SIGNER_PLUGIN ? "plugin"
+                                                          : "off");
+    fprintf(out, "aws_signer_endpoint =%s%s\n", cfg->sig.aws_signer_endpoint[0] ? " " : "",
+            cfg->sig.aws_signer_endpoint);
 }

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 
+#include "sigverify.h"
 #include "status.h"
 
 /* Bounds on the file, so a hostile or broken file cannot exhaust memory. */
@@ -42,6 +43,9 @@ struct pg_config {
     int cache_ttl_ms;          /* longest life of a cached approval */
     int cache_negative_ttl_ms; /* life of a cached refusal; 0: none */
     char *metrics_listen;      /* "unix:PATH" or a loopback "HOST:PORT"; NULL: off; owned */
+
+    /* Verification plugins and AWS Signer (see docs/aws-signer.md). */
+    struct pg_sigverify_options sig;
 };
 
 #define PG_CONFIG_PLAIN_HTTP_MAX 64
