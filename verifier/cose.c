@@ -485,9 +485,9 @@ static char *label_text(const struct label *l, char *buf, size_t len)
     if (l->is_text) {
         char esc[NAME_ESC_MAX];
 
-        snprintf(buf, len, "\"%s\"", pg_escape(esc, sizeof(esc), l->text, l->len));
+        (void)snprintf(buf, len, "\"%s\"", pg_escape(esc, sizeof(esc), l->text, l->len));
     } else {
-        snprintf(buf, len, "%lld", (long long)l->num);
+        (void)snprintf(buf, len, "%lld", (long long)l->num);
     }
     return buf;
 }
@@ -991,7 +991,7 @@ static enum pg_status read_x5chain(struct pg_cose *cose, const cbor_item_t *v, s
         char what[32];
         enum pg_status rc;
 
-        snprintf(what, sizeof(what), "x5chain[%zu]", i);
+        (void)snprintf(what, sizeof(what), "x5chain[%zu]", i);
         rc = copy_bytes(items[i], what, &view->x5c[i], err);
         if (rc != PG_OK) {
             return rc;
@@ -1115,7 +1115,8 @@ enum pg_status pg_cose_parse(const unsigned char *envelope, size_t len, struct p
 
     if (envelope == NULL || len > PG_COSE_MAX_ENVELOPE) {
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
-                          "cose envelope is missing or larger than %u bytes", PG_COSE_MAX_ENVELOPE);
+                          "cose envelope is missing or larger than %zu bytes",
+                          PG_COSE_MAX_ENVELOPE);
     }
     /*
      * The tag byte is checked here and the array after it decoded alone:
@@ -1208,7 +1209,6 @@ int64_t pg_cose_alg(enum pg_key_spec spec)
 static enum pg_status check_alg_cty(const struct pg_cose *cose, struct pg_err *err)
 {
     const char *cty = cose->view.cty;
-    char buf[NAME_ESC_MAX];
 
     if (!cose->has_alg) {
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY, "cose protected header has no alg (label 1)");
@@ -1227,6 +1227,8 @@ static enum pg_status check_alg_cty(const struct pg_cose *cose, struct pg_err *e
                           "cose protected header has no content type (label 3)");
     }
     if (strcmp(cty, PG_JWS_PAYLOAD_TYPE) != 0) {
+        char buf[NAME_ESC_MAX];
+
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
                           "payload content type \"%s\" is not " PG_JWS_PAYLOAD_TYPE,
                           pg_escape(buf, sizeof(buf), cty, strlen(cty)));
@@ -1387,9 +1389,9 @@ enum pg_status pg_cose_verify_signature(const struct pg_cose *cose, EVP_PKEY *ke
         char have[48];
 
         if (cose->has_alg) {
-            snprintf(have, sizeof(have), "%lld", (long long)cose->alg);
+            (void)snprintf(have, sizeof(have), "%lld", (long long)cose->alg);
         } else {
-            snprintf(have, sizeof(have), "(none)");
+            (void)snprintf(have, sizeof(have), "(none)");
         }
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
                           "signature algorithm %s does not match the signing certificate's key, "

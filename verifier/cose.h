@@ -19,7 +19,7 @@
 #include "x509chain.h"
 
 #define PG_COSE_MEDIA_TYPE "application/cose"
-#define PG_COSE_MAX_ENVELOPE PG_JWS_MAX_ENVELOPE
+#define PG_COSE_MAX_ENVELOPE ((size_t)PG_JWS_MAX_ENVELOPE)
 #define PG_COSE_MAX_DEPTH 16   /* nesting of arrays, maps and tags */
 #define PG_COSE_MAX_ITEMS 4096 /* data items in one envelope */
 #define PG_COSE_MAX_CHAIN PG_X509_CHAIN_MAX
