@@ -37,6 +37,9 @@ void pg_err_clear(struct pg_err *err)
 }
 
 static enum pg_status set_va(struct pg_err *err, enum pg_status st, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static enum pg_status set_va(struct pg_err *err, enum pg_status st, const char *fmt, va_list ap)
 {
     if (err == NULL || err->status != PG_OK) {
         return st;
