@@ -183,7 +183,9 @@ static void request_is_the_one_notation_sends(void)
     const json_t *chain = json_object_get(json_object_get(req, "signature"), "certificateChain");
     const json_t *x5c = json_object_get(json_object_get(env, "header"), "x5c");
 
-    REQUIRE(req != NULL && env != NULL);
+    json_t *some_key = json_pack("[s]", "SomeKey");
+
+    REQUIRE(req != NULL && env != NULL && some_key != NULL);
     CHECK(strcmp(str_at(req, "contractVersion", NULL, NULL), "1.0") == 0);
     CHECK(strcmp(json_string_value(json_object_get(crit, "contentType")),
                  "application/vnd.cncf.notary.payload.v1+json") == 0);
@@ -193,12 +195,13 @@ static void request_is_the_one_notation_sends(void)
     CHECK(json_object_size(ext) == 1);
     CHECK(strcmp(json_string_value(json_object_get(ext, "SomeKey")), "SomeValue") == 0);
     CHECK(json_equal(json_object_get(json_object_get(req, "signature"), "unprocessedAttributes"),
-                     json_pack("[s]", "SomeKey")));
+                     some_key));
     CHECK(json_equal(chain, x5c)); /* standard base64, as in the envelope's x5c */
     CHECK(json_array_size(ids) == 1 &&
           strcmp(json_string_value(json_array_get(ids, 0)), NG_A_IDENTITY) == 0);
     CHECK(json_array_size(caps) == 2);
     CHECK(json_object_get(req, "pluginConfig") == NULL);
+    json_decref(some_key);
     json_decref(req);
     json_decref(env);
     pg_free(path);
