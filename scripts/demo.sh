@@ -131,8 +131,8 @@ while read -r name image want_outcome want_reason; do
         verdict=UNEXPECTED
     fi
     [ "$verdict" = ok ] || fails=$((fails + 1))
-    rows+=("$(printf '%-13s %-7s %-18s %-26s %s' "$name" "${got_outcome:--}" "$answer" \
-        "${got_reason:--}" "$verdict")")
+    rows+=("$(printf '%-24s %-7s %-18s %-26s %s' "${image#"$R"/}" "${got_outcome:--}" \
+        "$answer" "${got_reason:--}" "$verdict")")
 done <<EOF
 signed $SIGNED allow ok
 unsigned $UNSIGNED deny no_signature
@@ -141,7 +141,8 @@ wrong-digest $WRONG deny signature_target_mismatch
 EOF
 
 say "decisions"
-printf '%-13s %-7s %-18s %-26s %s\n' IMAGE OUTCOME "CRI ANSWER" REASON CHECK
+printf 'registry %s\n\n' "$R"
+printf '%-24s %-7s %-18s %-26s %s\n' IMAGE OUTCOME "CRI ANSWER" REASON CHECK
 printf '%s\n' "${rows[@]}"
 echo
 echo "  what kubelet would see for the refused pulls:"
