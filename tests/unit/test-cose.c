@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -796,6 +797,10 @@ static const struct tamper tampers[] = {
     {"non-critical attributes are accepted", {.ext = "com.example.n", .int_ext = 100}, PG_OK, NULL},
     {"a tag 1 float time is accepted", {.is_float_time = 1}, PG_OK, NULL},
     {"the other scheme's time is ignored", {.has_other_time = 1}, PG_OK, NULL},
+    {"crit may list the present signing time",
+     {.crit_extra = "io.cncf.notary.signingTime"},
+     PG_OK,
+     NULL},
 };
 
 static void tampered_envelopes_fail_even_when_signed(void)
@@ -822,6 +827,33 @@ static void tampered_envelopes_fail_even_when_signed(void)
         pg_free(env);
     }
     fixture_close(&fx);
+    signer_free(&s);
+}
+
+static void extended_attributes_are_seen_as_json(void)
+{
+    struct signer s;
+    struct spec sp;
+    struct pg_cose *cose = NULL;
+    const struct pg_jws *v;
+    size_t len = 0;
+    unsigned char *env;
+
+    REQUIRE(signer_load_e2e(&s));
+    memset(&sp, 0, sizeof(sp));
+    sp.ext = "com.example.policy";
+    sp.is_ext_critical = 1;
+    sp.int_ext = 100;
+    env = mint(&s, &sp, &layout_target, &len);
+    REQUIRE(env != NULL && pg_cose_parse(env, len, &cose, NULL) == PG_OK);
+    v = pg_cose_view(cose);
+    /* Only the text-labelled attribute is an extended attribute a plugin would see. */
+    CHECK(v->n_ext == 1 && strcmp(v->ext[0].name, "com.example.policy") == 0);
+    CHECK(v->ext[0].is_critical && json_is_string(v->ext[0].value) &&
+          strcmp(json_string_value(v->ext[0].value), "x") == 0);
+    CHECK(v->n_crit == 2 && strcmp(v->crit[1], "com.example.policy") == 0);
+    pg_cose_free(cose);
+    pg_free(env);
     signer_free(&s);
 }
 
@@ -1123,6 +1155,8 @@ int main(void)
            signing_authority_ignores_signing_time);
     PG_RUN("structural deviations fail even in validly signed envelopes",
            tampered_envelopes_fail_even_when_signed);
+    PG_RUN("text-labelled extended attributes are seen as json, integer labels are not",
+           extended_attributes_are_seen_as_json);
     PG_RUN("pg-testsign --format cose envelopes (rsa x509, ec384 signing authority) pass",
            testsign_cose_envelopes_pass);
     PG_RUN("a flipped signature or protected bit, a wrong tag or no tag fail integrity",
