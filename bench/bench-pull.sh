@@ -3,15 +3,21 @@
 #
 # What verification adds to a pull: CRI PullImage of one small signed image,
 # straight to containerd and through `pullgate serve` (enforce mode), side by
-# side in one run. "first" pulls an image the node does not have (it is
-# removed before each pull); "repeated" pulls it again while it is present.
-# Direct and proxied pulls alternate, so a change in the machine's load hits
-# both. Prints the median and p90 of each, and what pullgate adds.
+# side in one run:
+#
+#   first     the image is not on the node (removed before each pull) and
+#             pullgate has no cached decision (an instance with the cache off)
+#   repeated  the image is on the node; pullgate verifies again (cache off)
+#   cached    the image is on the node; pullgate answers from its decision
+#             cache (an instance with the default cache settings)
+#
+# The paths alternate in each iteration, so a change in the machine's load
+# hits all of them. Prints the median and p90 of each and what pullgate adds.
 #
 #   sudo PG_BUILD_DIR=build bench/bench-pull.sh [--iterations N]   (default 25)
 #
-# Each timing is one pg-cri process (start, connect, call), the same on both
-# paths. Starts its own docker-registry, containerd and pullgate through
+# Each timing is one pg-cri process (start, connect, call), the same on every
+# path. Starts its own docker-registry, containerd and pullgate through
 # tests/e2e/lib.sh, all on loopback: registry latency is near zero here, so
 # the added time is pullgate's own work plus loopback round trips.
 set -u
@@ -57,9 +63,15 @@ N=$PG_TMP/notation
 pg_trust_store "$N" bench "$PG_TMP/ca/root/cert.pem" || pg_die "cannot write the store"
 pg_trust_policy "$N" "$(pg_statement bench '"*"' '"ca:bench"' '"*"')" || pg_die "policy"
 pg_start_pullgate --notation-dir "$N" --plain-http "$PG_REGISTRY" --log-level warning
+UNCACHED=$PG_TMP/pullgate-nocache.sock
+pg_spawn pullgate-nocache "$PG_PULLGATE" serve --listen "$UNCACHED" \
+    --upstream "$PG_CONTAINERD_SOCK" --notation-dir "$N" --plain-http "$PG_REGISTRY" \
+    --log-level warning --cache-max-entries 0
+UNCACHED_PID=$PG_LAST_PID
+pg_wait_proc "$UNCACHED_PID" 30 "pullgate without a cache on $UNCACHED" pg_cri_ready "$UNCACHED"
 IMAGE=$PG_REGISTRY/bench/hello:v1
 DIRECT=$PG_CONTAINERD_SOCK
-PROXY=$PG_PROXY_SOCK
+CACHED=$PG_PROXY_SOCK
 
 # timed SOCKET: one PullImage of $IMAGE on SOCKET; prints milliseconds (3 decimals).
 timed()
@@ -80,19 +92,21 @@ remove()
 # Warm-up: one pull each way, so the first sample pays no connection set-up
 # that later ones do not.
 timed "$DIRECT" >/dev/null
-timed "$PROXY" >/dev/null
+timed "$UNCACHED" >/dev/null
+timed "$CACHED" >/dev/null
 
 pg_log "$iterations iterations; containerd $(containerd --version | awk '{print $3}')," \
     "$(nproc) cpus"
 for ((i = 0; i < iterations; i++)); do
-    for path in direct proxy; do
-        sock=$DIRECT
-        [ "$path" = proxy ] && sock=$PROXY
-        remove
-        timed "$sock" >>"$PG_TMP/first-$path"
-        timed "$sock" >>"$PG_TMP/repeated-$path"
-    done
+    remove
+    timed "$DIRECT" >>"$PG_TMP/first-direct"
+    timed "$DIRECT" >>"$PG_TMP/repeated-direct"
+    remove
+    timed "$UNCACHED" >>"$PG_TMP/first-proxy"
+    timed "$UNCACHED" >>"$PG_TMP/repeated-proxy"
+    timed "$CACHED" >>"$PG_TMP/cached-proxy"
 done
+cp "$PG_TMP/repeated-direct" "$PG_TMP/cached-direct"
 
 # pct FILE P: the P-th percentile (nearest rank) of the numbers in FILE.
 pct()
@@ -105,19 +119,24 @@ printf '\nPullImage of %s (small signed image), %d pulls of each kind, ms\n\n' \
     "bench/hello:v1" "$iterations"
 printf '%-22s %17s %17s %17s\n' "" "direct" "pullgate" "added"
 printf '%-22s %8s %8s %8s %8s %8s %8s\n' "" p50 p90 p50 p90 p50 p90
-for kind in first repeated; do
+for kind in first repeated cached; do
     d50=$(pct "$PG_TMP/$kind-direct" 50)
     d90=$(pct "$PG_TMP/$kind-direct" 90)
     p50=$(pct "$PG_TMP/$kind-proxy" 50)
     p90=$(pct "$PG_TMP/$kind-proxy" 90)
-    label="first (not on node)"
-    [ "$kind" = repeated ] && label="repeated (on node)"
+    case $kind in
+    first) label="first (not on node)" ;;
+    repeated) label="repeated (verified)" ;;
+    cached) label="repeated (cached)" ;;
+    esac
     awk -v l="$label" -v d50="$d50" -v d90="$d90" -v p50="$p50" -v p90="$p90" 'BEGIN {
         printf "%-22s %8.1f %8.1f %8.1f %8.1f %+8.1f %+8.1f\n",
             l, d50, d90, p50, p90, p50 - d50, p90 - d90 }'
 done
 echo
-pg_pid_alive "$PG_PULLGATE_PID" || pg_die "pullgate died during the benchmark"
-denied=$(grep -c 'decision=deny' "$PG_TMP/pullgate.log")
+for pid in "$PG_PULLGATE_PID" "$UNCACHED_PID"; do
+    pg_pid_alive "$pid" || pg_die "pullgate (pid $pid) died during the benchmark"
+done
+denied=$(cat "$PG_TMP/pullgate.log" "$PG_TMP/pullgate-nocache.log" | grep -c 'decision=deny')
 [ "$denied" -eq 0 ] || pg_die "$denied pull(s) were refused; the numbers are not pulls"
 exit 0
