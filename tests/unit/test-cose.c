@@ -439,7 +439,7 @@ static int add_ext(X509 *x, int nid, const char *value)
     return ok;
 }
 
-/* A fresh P-256 key with a self-signed code-signing certificate valid for a day. */
+/* A fresh P-256 key with a self-signed code-signing certificate valid for two days. */
 static int signer_make_ec(struct signer *s)
 {
     X509 *x = X509_new();
@@ -461,7 +461,7 @@ static int signer_make_ec(struct signer *s)
                                     -1, 0) == 1 &&
          X509_set_subject_name(x, name) == 1 && X509_set_issuer_name(x, name) == 1 &&
          X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL &&
-         X509_gmtime_adj(X509_getm_notAfter(x), 86400) != NULL && X509_set_pubkey(x, s->key) &&
+         X509_gmtime_adj(X509_getm_notAfter(x), 2 * 86400) != NULL && X509_set_pubkey(x, s->key) &&
          add_ext(x, NID_key_usage, "critical,digitalSignature") &&
          add_ext(x, NID_ext_key_usage, "codeSigning") && X509_sign(x, s->key, EVP_sha256()) > 0 &&
          sk_X509_push(s->chain, x) > 0;
