@@ -3,9 +3,10 @@
  * One signature through notation's verification steps, in notation's order:
  * integrity, authenticity with trusted identity, expiry, authentic
  * timestamp, revocation, a verification plugin's verdict, then the
- * payload's binding to the target. The envelope format lives in jws.c,
- * certificate rules in x509chain.c, trust stores in trust.c, identities in
- * identity.c, running plugins in plugin.c, AWS Signer in awssigner.c.
+ * payload's binding to the target. The envelope formats live in jws.c and
+ * cose.c (a COSE envelope is read through its JWS-shaped view), certificate
+ * rules in x509chain.c, trust stores in trust.c, identities in identity.c,
+ * running plugins in plugin.c, AWS Signer in awssigner.c.
  */
 #include "sigverify.h"
 
