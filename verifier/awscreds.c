@@ -249,12 +249,13 @@ static int sts_answer(const struct pg_awsapi_response *resp, struct pg_aws_creds
 {
     struct pg_aws_creds c;
     char expiration[64] = "";
-    char code[128] = "";
-    char msg[256] = "";
     int ok;
 
     memset(&c, 0, sizeof(c));
     if (resp->status != 200) {
+        char code[128] = "";
+        char msg[256] = "";
+
         xml_text(resp->body, "Code", code, sizeof(code));
         xml_text(resp->body, "Message", msg, sizeof(msg));
         snprintf(why, why_len, "sts answered http %ld, %s: %s", resp->status,
@@ -343,6 +344,7 @@ static char *imds_call(const char *method, const char *path, const char *header,
     char url[512];
     char *body = NULL;
 
+    memset(&resp, 0, sizeof(resp));
     snprintf(url, sizeof(url), "%s%s", endpoint != NULL && endpoint[0] ? endpoint : IMDS_DEFAULT,
              path);
     memset(&req, 0, sizeof(req));

@@ -473,7 +473,6 @@ static enum pg_status answer_revoked(const struct pg_awsapi_response *resp, int 
 {
     json_t *j = json_loadb(resp->body != NULL ? resp->body : "", resp->len, 0, NULL);
     const json_t *ents = json_object_get(j, "revokedEntities");
-    size_t used;
     size_t i;
     json_t *v;
 
@@ -489,8 +488,8 @@ static enum pg_status answer_revoked(const struct pg_awsapi_response *resp, int 
     {
         char esc[TEXT_MAX];
         const char *s = json_is_string(v) ? json_string_value(v) : "(not a string)";
+        size_t used = strlen(reason);
 
-        used = strlen(reason);
         snprintf(reason + used, reason_len - used, " %s",
                  pg_escape(esc, sizeof(esc), s, strlen(s)));
     }
@@ -636,6 +635,7 @@ enum pg_status pg_awssigner_verify(const json_t *request, const struct pg_awssig
     struct areq a;
     enum pg_status rc;
 
+    memset(&a, 0, sizeof(a));
     rc = resp == NULL ? pg_err_set(err, PG_ERR_NOMEM, "out of memory") : PG_OK;
     if (rc == PG_OK) {
         rc = read_request(request, &a, err);

@@ -46,13 +46,14 @@ static int is_name_char(char ch)
 /* A plugin name becomes a directory and file name: no '/', no "." or "..". */
 static enum pg_status check_name(const char *name, struct pg_err *err)
 {
-    char esc[TEXT_MAX];
     size_t n = strlen(name);
     size_t i;
 
     for (i = 0; i < n && is_name_char(name[i]); i++) {
     }
     if (n == 0 || n > NAME_MAX_LEN || i < n || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+        char esc[TEXT_MAX];
+
         return pg_err_set(err, PG_ERR_PLUGIN,
                           "verification plugin name \"%s\" is not a usable name (letters, digits, "
                           "'.', '-' and '_' only)",
@@ -229,8 +230,8 @@ static void close_fd(int *fd)
     }
 }
 
-static enum pg_status start(struct run *r, int exe_fd, const char *path, const struct env *e,
-                            struct pg_err *err)
+static enum pg_status start_plugin(struct run *r, int exe_fd, const char *path, const struct env *e,
+                                   struct pg_err *err)
 {
     int sv[2] = {-1, -1};
     int out[2] = {-1, -1};
@@ -277,10 +278,10 @@ out:
 static int drain(struct stream *s)
 {
     char buf[16384];
-    ssize_t n;
 
     for (;;) {
-        n = read(s->fd, buf, sizeof(buf));
+        ssize_t n = read(s->fd, buf, sizeof(buf));
+
         if (n == 0) {
             close_fd(&s->fd);
             return 0;
@@ -446,7 +447,6 @@ static enum pg_status exit_failure(const struct run *r, struct pg_err *err)
     const char *code = NULL;
     const char *message = NULL;
     char a[TEXT_MAX];
-    char b[TEXT_MAX];
     enum pg_status rc;
 
     if (WIFSIGNALED(r->status)) {
@@ -459,6 +459,8 @@ static enum pg_status exit_failure(const struct run *r, struct pg_err *err)
         message = json_string_value(json_object_get(ej, "errorMessage"));
     }
     if (code != NULL || message != NULL) {
+        char b[TEXT_MAX];
+
         rc = pg_err_set(
             err, PG_ERR_PLUGIN, "plugin \"%s\" %s failed (exit %d): %s: %s", r->name, r->command,
             WEXITSTATUS(r->status),
@@ -478,11 +480,12 @@ static enum pg_status parse_output(const struct run *r, json_t **out_response, s
 {
     json_error_t jerr;
     json_t *resp;
-    char esc[TEXT_MAX];
 
     resp =
         r->out.len > 0 ? json_loadb(r->out.data, r->out.len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
     if (resp == NULL || !json_is_object(resp)) {
+        char esc[TEXT_MAX];
+
         json_decref(resp);
         return pg_err_set(
             err, PG_ERR_PLUGIN, "plugin \"%s\" %s wrote no json object: %s", r->name, r->command,
@@ -504,7 +507,7 @@ static enum pg_status run_command(struct run *r, const struct pg_plugin_options 
         return rc;
     }
     bound_time(r, o);
-    rc = start(r, exe_fd, path, &e, err);
+    rc = start_plugin(r, exe_fd, path, &e, err);
     env_free(&e);
     if (rc == PG_OK) {
         rc = pump(r, err);
@@ -833,7 +836,6 @@ static void format_time(const struct pg_jws_time *t, char *buf, size_t len)
     char base[32];
     char frac[16] = "";
     int32_t ns = t->nsec;
-    int digits = 9;
 
     if (!t->is_present) {
         snprintf(buf, len, "%s", ZERO_TIME);
@@ -842,6 +844,8 @@ static void format_time(const struct pg_jws_time *t, char *buf, size_t len)
     pg_jws_format_time(t->sec, base, sizeof(base));
     base[strlen(base) - 1] = '\0'; /* the 'Z' */
     if (ns > 0) {
+        int digits = 9;
+
         while (ns % 10 == 0) {
             ns /= 10;
             digits--;

@@ -284,7 +284,6 @@ static enum pg_status take_plugin_attrs(struct ctx *c, struct pg_err *err)
     const struct pg_jws_attr *min = pg_jws_find_attr(c->jws, PG_JWS_PLUGIN_MIN_VERSION);
     const char *name = plugin != NULL ? json_string_value(plugin->value) : NULL;
     const char *version = min != NULL ? json_string_value(min->value) : NULL;
-    char buf[TEXT_MAX];
 
     if (plugin != NULL && (!plugin->is_critical || name == NULL || strspn(name, " \t") ==
                                                                        strlen(name))) {
@@ -296,6 +295,8 @@ static enum pg_status take_plugin_attrs(struct ctx *c, struct pg_err *err)
                           PG_JWS_PLUGIN_MIN_VERSION " is present without " PG_JWS_PLUGIN);
     }
     if (min != NULL && (!min->is_critical || !pg_plugin_semver_is_valid(version))) {
+        char buf[TEXT_MAX];
+
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
                           PG_JWS_PLUGIN_MIN_VERSION " \"%s\" must be a critical semantic version",
                           version != NULL ? pg_escape(buf, sizeof(buf), version, strlen(version))

@@ -218,7 +218,7 @@ static int signature_is_valid(struct MHD_Connection *con, const char *method, co
                               const struct param *ps, size_t n, const char *auth)
 {
     char cred[512], signed_hdrs[512], sig[128], scope[512], canon[TEXT_MAX * 4] = "";
-    char body_hash[65], creq_hash[65], sts[2048], want[65], key[256];
+    char body_hash[65], creq_hash[65], to_sign[2048], want[65], key[256];
     const char *date = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "x-amz-date");
     unsigned char md[32], k[32];
     char *h;
@@ -251,10 +251,10 @@ static int signature_is_valid(struct MHD_Connection *con, const char *method, co
              body_hash);
     SHA256((const unsigned char *)canon, strlen(canon), md);
     hex(md, 32, creq_hash);
-    snprintf(sts, sizeof(sts), "AWS4-HMAC-SHA256\n%s\n%s\n%s", date, scope, creq_hash);
+    snprintf(to_sign, sizeof(to_sign), "AWS4-HMAC-SHA256\n%s\n%s\n%s", date, scope, creq_hash);
     snprintf(key, sizeof(key), "AWS4%s", secret_for(cred));
     derive_key(key, scope, k);
-    hmac(k, 32, sts, md);
+    hmac(k, 32, to_sign, md);
     hex(md, 32, want);
     return strcmp(want, sig) == 0;
 }
@@ -293,8 +293,6 @@ static const char *param(const struct param *ps, size_t n, const char *name)
 static enum MHD_Result revocations(struct MHD_Connection *con, const char *mode,
                                    const struct param *ps, size_t n, int is_signed)
 {
-    char body[2048];
-
     if (!is_signed) {
         return reply(con, 403, "application/json", "InvalidSignatureException:",
                      "{\"message\":\"The request signature we calculated does not match the "
@@ -315,6 +313,8 @@ static enum MHD_Result revocations(struct MHD_Connection *con, const char *mode,
                      "this endpoint\"}");
     }
     if (strcmp(mode, "revoked") == 0) {
+        char body[2048];
+
         snprintf(body, sizeof(body), "{\"revokedEntities\":[\"%s\"]}", param(ps, n, "jobArn"));
         return reply(con, 200, "application/json", NULL, body);
     }

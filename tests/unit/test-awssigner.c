@@ -107,14 +107,14 @@ static int mint_chain(void)
     char *reg = in_work("reg");
     char *leaf = in_work("leaf");
     int ok = testsign("ca", "--out", root, "--key", "ec384", "--subject",
-                      SUBJ("AWS Signer Code Signing Root CA G1"), NULL) &&
+                      SUBJ("AWS Signer Code Signing Root CA G1"), (char *)NULL) &&
              testsign("cert", "--ca", root, "--out", inter, "--ca-cert", "--key", "ec384",
-                      "--subject", SUBJ("AWS Signer Code Signing Int CA G1"), NULL) &&
+                      "--subject", SUBJ("AWS Signer Code Signing Int CA G1"), (char *)NULL) &&
              testsign("cert", "--ca", inter, "--out", reg, "--ca-cert", "--key", "ec384",
-                      "--subject", SUBJ("AWS Signer us-east-1 Code Signing CA G1"), NULL) &&
+                      "--subject", SUBJ("AWS Signer us-east-1 Code Signing CA G1"), (char *)NULL) &&
              testsign("cert", "--ca", reg, "--out", leaf, "--key", "ec384", "--subject",
                       "CN=AWS Signer,OU=AWS Cryptography,O=AWS,L=Seattle,ST=WA,C=US", "--days", "3",
-                      NULL);
+                      (char *)NULL);
 
     pg_free(root);
     pg_free(inter);
@@ -156,10 +156,11 @@ static int mint_envelope(const char *out, const char *extra_attr)
                       "--out",
                       (char *)out,
                       NULL};
-    int n = 28;
     int ok;
 
     if (extra_attr != NULL) {
+        int n = 28;
+
         argv[n++] = "--attr";
         argv[n++] = (char *)extra_attr;
         argv[n++] = "--crit";
@@ -402,7 +403,6 @@ static int tbs_span(const unsigned char *der, size_t len, size_t *off, size_t *n
     size_t i = 1;
     size_t body_len = 0;
     size_t hdr;
-    int k;
 
     if (len < 4 || der[0] != 0x30) {
         return 0;
@@ -413,6 +413,7 @@ static int tbs_span(const unsigned char *der, size_t len, size_t *off, size_t *n
     }
     if (der[i + 1] & 0x80) {
         int nb = der[i + 1] & 0x7f;
+        int k;
 
         for (k = 0; k < nb; k++) {
             body_len = body_len << 8 | der[i + 2 + k];
