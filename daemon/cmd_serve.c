@@ -94,6 +94,7 @@ static void fill_options(const struct pg_config *cfg, struct pg_metrics *metrics
     eo->cache.ttl_ms = cfg->cache_ttl_ms;
     eo->cache.negative_ttl_ms = cfg->cache_negative_ttl_ms;
     eo->metrics = metrics;
+    eo->sig = &cfg->sig;
 }
 
 static int str_differs(const char *a, const char *b)
@@ -151,7 +152,6 @@ static void reload(struct server *sv)
     } else {
         warn_restart_only(sv->cfg, &next);
         pg_log_set_level(next.log_level);
-        pg_sigverify_set_options(&next.sig);
         pg_log(LOG_NOTICE,
                "serve: configuration, trust policy and stores reloaded (generation %llu, %s)",
                (unsigned long long)pg_enforce_generation(sv->enforcer),
@@ -202,7 +202,6 @@ static enum pg_status start(struct server *sv, struct pg_err *err)
         return err->status;
     }
     fill_options(cfg, sv->metrics, &eo);
-    pg_sigverify_set_options(&cfg->sig); /* plugins and AWS Signer */
     if (pg_enforce_new(&eo, &sv->enforcer, err) != PG_OK) {
         return err->status;
     }

@@ -52,6 +52,7 @@ struct generation {
     long verify_timeout_ms;
     size_t max_signatures;
     enum pg_mode mode;
+    struct pg_sigverify_options sig;
 };
 
 struct pg_enforcer {
@@ -406,6 +407,7 @@ static struct pg_decision *verify(struct pg_enforcer *e, const struct generation
     vr.creds = r->has_creds ? &r->creds : NULL;
     vr.deadline = dl;
     vr.max_signatures = g->max_signatures;
+    vr.sig_options = &g->sig;
     vr.on_resolved = on_resolved;
     vr.on_resolved_user = l;
     pg_verify_image(trust, g->client, &vr, &d);
@@ -548,6 +550,11 @@ static enum pg_status gen_new(const struct pg_enforce_options *opts, int must_lo
     g->verify_timeout_ms = opts->verify_timeout_ms > 0 ? opts->verify_timeout_ms : 60000;
     g->max_signatures = opts->max_signatures;
     g->mode = opts->mode;
+    if (opts->sig != NULL) {
+        g->sig = *opts->sig;
+    } else {
+        pg_sigverify_options_init(&g->sig);
+    }
     if (g->notation_dir == NULL || g->namespace == NULL) {
         rc = pg_err_set(err, PG_ERR_NOMEM, "out of memory creating the enforcer");
         goto fail;

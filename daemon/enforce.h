@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "proxy.h"
 #include "registry.h"
+#include "sigverify.h"
 #include "status.h"
 
 enum pg_mode {
@@ -32,6 +33,8 @@ struct pg_enforce_options {
     enum pg_mode mode;
     struct pg_cache_limits cache; /* all zero: no verification cache */
     struct pg_metrics *metrics;   /* borrowed, outlives the enforcer; NULL: none */
+    /* Plugins, AWS Signer, revocation; copied. NULL: the defaults. */
+    const struct pg_sigverify_options *sig;
 };
 
 struct pg_enforcer;

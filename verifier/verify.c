@@ -146,6 +146,7 @@ static void try_signature(const struct pg_trust *trust, const struct pg_statemen
     in.target = target;
     in.now = time(NULL);
     in.deadline = req->deadline;
+    in.options = req->sig_options;
     pg_sigverify(&in, res);
 out:
     pg_blob_clear(&env);
