@@ -338,7 +338,8 @@ pg_check "the password never appears in pullgate's log (debug level)" no_secret_
 DRY_SOCK=$PG_TMP/pullgate-dry.sock
 pg_spawn pullgate-dry "$PG_PULLGATE" serve --listen "$DRY_SOCK" --upstream "$PG_CONTAINERD_SOCK" \
     --notation-dir "$NOTATION" --plain-http "$R" --mode dry-run
-pg_wait_proc "$PG_LAST_PID" 30 "pullgate dry-run on $DRY_SOCK" pg_cri_ready "$DRY_SOCK"
+DRY_PID=$PG_LAST_PID
+pg_wait_proc "$DRY_PID" 30 "pullgate dry-run on $DRY_SOCK" pg_cri_ready "$DRY_SOCK"
 SOCK=$DRY_SOCK
 pull dryrun "$R/test/dryrun:v1"
 pg_check "dry-run: the unsigned pull is forwarded and succeeds" allowed dryrun
@@ -351,7 +352,8 @@ pg_check "dry-run: present" present "$R/test/dryrun:v1"
 BROKEN_SOCK=$PG_TMP/pullgate-broken.sock
 pg_spawn pullgate-broken "$PG_PULLGATE" serve --listen "$BROKEN_SOCK" \
     --upstream "$PG_CONTAINERD_SOCK" --notation-dir "$BROKEN" --plain-http "$R"
-pg_wait_proc "$PG_LAST_PID" 30 "pullgate without a policy on $BROKEN_SOCK" \
+BROKEN_PID=$PG_LAST_PID
+pg_wait_proc "$BROKEN_PID" 30 "pullgate without a policy on $BROKEN_SOCK" \
     pg_cri_ready "$BROKEN_SOCK"
 SOCK=$BROKEN_SOCK
 BLOG=$PG_TMP/pullgate-broken.log
@@ -376,15 +378,19 @@ pg_check "policy fixed: the next pull is verified and allowed, no restart needed
 
 # ---- all three daemons still run and stop cleanly ----
 pg_check "pullgate (enforce) is still running" pg_pid_alive "$PG_PULLGATE_PID"
+# stops_cleanly PID: SIGTERM, then exit status 0 within 15 s (under ASan, 0
+# also means no leak was found).
 stops_cleanly()
 {
     local i
-    kill -TERM "$PG_PULLGATE_PID" || return 1
+    kill -TERM "$1" || return 1
     for ((i = 0; i < 150; i++)); do
-        pg_pid_alive "$PG_PULLGATE_PID" || break
+        pg_pid_alive "$1" || break
         sleep 0.1
     done
-    ! pg_pid_alive "$PG_PULLGATE_PID" && wait "$PG_PULLGATE_PID"
+    ! pg_pid_alive "$1" && wait "$1"
 }
-pg_check "pullgate exits 0 on SIGTERM" stops_cleanly
+pg_check "pullgate (enforce) exits 0 on SIGTERM" stops_cleanly "$PG_PULLGATE_PID"
+pg_check "pullgate (dry-run) exits 0 on SIGTERM" stops_cleanly "$DRY_PID"
+pg_check "pullgate (policy loaded late) exits 0 on SIGTERM" stops_cleanly "$BROKEN_PID"
 pg_finish
