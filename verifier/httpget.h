@@ -16,12 +16,12 @@
 #define PG_HTTPGET_MAX_REDIRECTS 3
 
 struct pg_httpget_request {
-    const char *url;          /* http:// only; https and others are refused */
-    const char *content_type; /* for a POST; NULL for a GET */
+    const char *url;           /* http:// only; https and others are refused */
+    const char *content_type;  /* for a POST; NULL for a GET */
     const unsigned char *body; /* non-NULL: POST this body */
     size_t body_len;
-    long timeout_ms;  /* the whole exchange; also bounded by deadline */
-    size_t max_bytes; /* a longer body fails with PG_ERR_LIMIT */
+    long timeout_ms;                    /* the whole exchange; also bounded by deadline */
+    size_t max_bytes;                   /* a longer body fails with PG_ERR_LIMIT */
     const struct pg_deadline *deadline; /* may be NULL */
 };
 

@@ -25,11 +25,11 @@
 #include "mem.h"
 #include "x509chain.h"
 
-#define URLS_MAX 16            /* URLs of one kind consulted per certificate */
-#define URL_SHOWN 160          /* of a URL in a message */
-#define FUTURE_SKEW_S 300      /* thisUpdate may be this far ahead of our clock */
-#define CRL_REASON_HOLD 6      /* certificateHold */
-#define CRL_REASON_REMOVE 8    /* removeFromCRL */
+#define URLS_MAX 16         /* URLs of one kind consulted per certificate */
+#define URL_SHOWN 160       /* of a URL in a message */
+#define FUTURE_SKEW_S 300   /* thisUpdate may be this far ahead of our clock */
+#define CRL_REASON_HOLD 6   /* certificateHold */
+#define CRL_REASON_REMOVE 8 /* removeFromCRL */
 
 /* One certificate being checked against its issuer. */
 struct cert_check {
@@ -385,9 +385,8 @@ static enum pg_status ocsp_single(struct cert_check *cc, OCSP_SINGLERESP *single
     return PG_OK;
 }
 
-static enum pg_status ocsp_parse(struct cert_check *cc, const struct pg_blob *body,
-                                 OCSP_CERTID *id, enum pg_revocation_state *out,
-                                 struct pg_err *err)
+static enum pg_status ocsp_parse(struct cert_check *cc, const struct pg_blob *body, OCSP_CERTID *id,
+                                 enum pg_revocation_state *out, struct pg_err *err)
 {
     const unsigned char *p = body->data;
     OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)body->len);
@@ -616,12 +615,11 @@ static enum pg_revocation_state crl_lookup(const struct cert_check *cc, X509_CRL
         ASN1_GENERALIZEDTIME_free(inv);
     }
     ERR_clear_error();
-    return is_revoked || hold_reason == CRL_REASON_HOLD ? PG_REVOCATION_REVOKED
-                                                        : PG_REVOCATION_OK;
+    return is_revoked || hold_reason == CRL_REASON_HOLD ? PG_REVOCATION_REVOKED : PG_REVOCATION_OK;
 }
 
-static enum pg_status crl_one(struct cert_check *cc, const char *url,
-                              enum pg_revocation_state *out, struct pg_err *err)
+static enum pg_status crl_one(struct cert_check *cc, const char *url, enum pg_revocation_state *out,
+                              struct pg_err *err)
 {
     struct pg_httpget_request req;
     struct pg_blob body = {NULL, 0};
@@ -676,8 +674,7 @@ static enum pg_revocation_state crl_check(struct cert_check *cc, const struct ur
         pg_err_init(&e);
         show_url(shown, sizeof(shown), urls->v[i]);
         if (!is_http_url(urls->v[i])) {
-            pg_err_set(why, PG_ERR_SIG_REVOCATION_UNKNOWN, "crl url \"%s\" is not http://",
-                       shown);
+            pg_err_set(why, PG_ERR_SIG_REVOCATION_UNKNOWN, "crl url \"%s\" is not http://", shown);
             return PG_REVOCATION_UNKNOWN;
         }
         if (crl_one(cc, urls->v[i], &st, &e) != PG_OK) {
@@ -694,8 +691,7 @@ static enum pg_revocation_state crl_check(struct cert_check *cc, const struct ur
 
 /* ---- one certificate, the chain ----------------------------------------- */
 
-static enum pg_revocation_state check_cert(struct cert_check *cc, int is_leaf,
-                                           struct pg_err *why)
+static enum pg_revocation_state check_cert(struct cert_check *cc, int is_leaf, struct pg_err *why)
 {
     struct url_list ocsp = {{NULL}, 0};
     struct url_list crl = {{NULL}, 0};
@@ -733,8 +729,7 @@ out:
     return st;
 }
 
-static enum pg_revocation_state worse(enum pg_revocation_state chain,
-                                      enum pg_revocation_state cert)
+static enum pg_revocation_state worse(enum pg_revocation_state chain, enum pg_revocation_state cert)
 {
     if (chain == PG_REVOCATION_REVOKED || cert == PG_REVOCATION_REVOKED) {
         return PG_REVOCATION_REVOKED;

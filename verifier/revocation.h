@@ -43,9 +43,9 @@ struct pg_revocation_options {
 void pg_revocation_options_init(struct pg_revocation_options *o);
 
 enum pg_revocation_state {
-    PG_REVOCATION_OK,             /* good, or revoked only after the signing time */
-    PG_REVOCATION_NON_REVOKABLE,  /* no OCSP responder and no CRL distribution point */
-    PG_REVOCATION_UNKNOWN,        /* no usable answer */
+    PG_REVOCATION_OK,            /* good, or revoked only after the signing time */
+    PG_REVOCATION_NON_REVOKABLE, /* no OCSP responder and no CRL distribution point */
+    PG_REVOCATION_UNKNOWN,       /* no usable answer */
     PG_REVOCATION_REVOKED
 };
 
@@ -57,7 +57,7 @@ struct pg_revocation_input {
      * invalidity dates; 0 when there is none.
      */
     int64_t signing_time;
-    const struct pg_deadline *deadline; /* may be NULL */
+    const struct pg_deadline *deadline;          /* may be NULL */
     const struct pg_revocation_options *options; /* NULL: the defaults */
 };
 

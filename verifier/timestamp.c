@@ -50,23 +50,26 @@ typedef struct {
     STACK_OF(ASN1_TYPE) * policies; /* read, not used */
 } PG_ESS_SIGNING_CERT_V2;
 
-ASN1_SEQUENCE(PG_ISSUER_SERIAL) = {
-    ASN1_SEQUENCE_OF(PG_ISSUER_SERIAL, issuer, GENERAL_NAME),
-    ASN1_SIMPLE(PG_ISSUER_SERIAL, serial, ASN1_INTEGER),
+ASN1_SEQUENCE(PG_ISSUER_SERIAL) =
+    {
+        ASN1_SEQUENCE_OF(PG_ISSUER_SERIAL, issuer, GENERAL_NAME),
+        ASN1_SIMPLE(PG_ISSUER_SERIAL, serial, ASN1_INTEGER),
 } static_ASN1_SEQUENCE_END(PG_ISSUER_SERIAL)
 
-ASN1_SEQUENCE(PG_ESS_CERT_ID_V2) = {
-    ASN1_OPT(PG_ESS_CERT_ID_V2, hash_alg, X509_ALGOR),
-    ASN1_SIMPLE(PG_ESS_CERT_ID_V2, hash, ASN1_OCTET_STRING),
-    ASN1_OPT(PG_ESS_CERT_ID_V2, issuer_serial, PG_ISSUER_SERIAL),
+        ASN1_SEQUENCE(PG_ESS_CERT_ID_V2) =
+            {
+                ASN1_OPT(PG_ESS_CERT_ID_V2, hash_alg, X509_ALGOR),
+                ASN1_SIMPLE(PG_ESS_CERT_ID_V2, hash, ASN1_OCTET_STRING),
+                ASN1_OPT(PG_ESS_CERT_ID_V2, issuer_serial, PG_ISSUER_SERIAL),
 } static_ASN1_SEQUENCE_END(PG_ESS_CERT_ID_V2)
 
-ASN1_SEQUENCE(PG_ESS_SIGNING_CERT_V2) = {
-    ASN1_SEQUENCE_OF(PG_ESS_SIGNING_CERT_V2, certs, PG_ESS_CERT_ID_V2),
-    ASN1_SEQUENCE_OF_OPT(PG_ESS_SIGNING_CERT_V2, policies, ASN1_ANY),
+                ASN1_SEQUENCE(PG_ESS_SIGNING_CERT_V2) =
+                    {
+                        ASN1_SEQUENCE_OF(PG_ESS_SIGNING_CERT_V2, certs, PG_ESS_CERT_ID_V2),
+                        ASN1_SEQUENCE_OF_OPT(PG_ESS_SIGNING_CERT_V2, policies, ASN1_ANY),
 } static_ASN1_SEQUENCE_END(PG_ESS_SIGNING_CERT_V2)
 
-struct pg_timestamp {
+                        struct pg_timestamp {
     CMS_ContentInfo *cms;
     TS_TST_INFO *tst;
     STACK_OF(X509) * certs; /* inside the token */
@@ -219,8 +222,8 @@ enum pg_status pg_timestamp_parse(const unsigned char *token, size_t len,
         return pg_err_set(err, PG_ERR_NOMEM, "out of memory for a timestamp token");
     }
     ts->cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
-    if (ts->cms == NULL || p != token + len || OBJ_obj2nid(CMS_get0_type(ts->cms)) !=
-                                                   NID_pkcs7_signed) {
+    if (ts->cms == NULL || p != token + len ||
+        OBJ_obj2nid(CMS_get0_type(ts->cms)) != NID_pkcs7_signed) {
         rc = pg_err_set_ssl(err, PG_ERR_SIG_TIMESTAMP,
                             "timestamp token is not a cms signeddata structure");
         goto out;
@@ -377,8 +380,8 @@ static enum pg_status check_signed_attrs(const struct pg_timestamp *ts, CMS_Sign
                           "contentType attribute");
     }
     if (md == NULL || EVP_MD_get_size(md) < 32 ||
-        EVP_Digest(ASN1_STRING_get0_data(*content), (size_t)ASN1_STRING_length(*content), h,
-                   &hlen, md, NULL) != 1 ||
+        EVP_Digest(ASN1_STRING_get0_data(*content), (size_t)ASN1_STRING_length(*content), h, &hlen,
+                   md, NULL) != 1 ||
         (int)hlen != ASN1_STRING_length(md_attr) ||
         memcmp(h, ASN1_STRING_get0_data(md_attr), hlen) != 0) {
         return pg_err_set(err, PG_ERR_SIG_TIMESTAMP,

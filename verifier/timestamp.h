@@ -72,8 +72,8 @@ struct pg_timestamp_input {
     const STACK_OF(X509) * tsa_certs; /* from the statement's tsa stores; borrowed */
     STACK_OF(X509) * signing_chain;   /* each must be valid over the whole range */
     time_t now;
-    const struct pg_deadline *deadline;                 /* may be NULL */
-    const struct pg_revocation_options *revocation;     /* NULL: defaults */
+    const struct pg_deadline *deadline;             /* may be NULL */
+    const struct pg_revocation_options *revocation; /* NULL: defaults */
 };
 
 struct pg_timestamp_result {

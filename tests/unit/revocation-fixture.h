@@ -244,11 +244,9 @@ static inline unsigned char *rf_make_ocsp(X509 *cert, X509 *issuer, X509 *signer
     int is_delegated = X509_cmp(signer, issuer) != 0;
     int len = -1;
 
-    OCSP_basic_add1_status(bs, id, status,
-                           status == V_OCSP_CERTSTATUS_REVOKED ? OCSP_REVOKED_STATUS_KEYCOMPROMISE
-                                                               : 0,
-                           status == V_OCSP_CERTSTATUS_REVOKED ? rev : NULL, this_upd,
-                           no_next ? NULL : next_upd);
+    OCSP_basic_add1_status(
+        bs, id, status, status == V_OCSP_CERTSTATUS_REVOKED ? OCSP_REVOKED_STATUS_KEYCOMPROMISE : 0,
+        status == V_OCSP_CERTSTATUS_REVOKED ? rev : NULL, this_upd, no_next ? NULL : next_upd);
     if (OCSP_basic_sign(bs, signer, key, EVP_sha256(), NULL, is_delegated ? 0 : OCSP_NOCERTS) ==
         1) {
         resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
@@ -296,8 +294,8 @@ static inline int rf_route_matches(const struct rf_route *r, const char *url)
 }
 
 static inline enum MHD_Result rf_answer(void *cls, struct MHD_Connection *conn, const char *url,
-                                        const char *method, const char *version,
-                                        const char *upload, size_t *upload_len, void **state)
+                                        const char *method, const char *version, const char *upload,
+                                        size_t *upload_len, void **state)
 {
     struct rf_server *s = cls;
     static int marker;

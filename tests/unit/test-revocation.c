@@ -70,12 +70,11 @@ static int mint_pki(void)
                      url("/leaf.crl")) &&
            mint_leaf("leaf-ocsponly", "rev leaf ocsp only", "--ocsp-url", url("/ocsp"), NULL,
                      NULL) &&
-           mint_leaf("leaf-https", "rev leaf https", "--crl-url",
-                     "https://127.0.0.1:1/leaf.crl", NULL, NULL) &&
+           mint_leaf("leaf-https", "rev leaf https", "--crl-url", "https://127.0.0.1:1/leaf.crl",
+                     NULL, NULL) &&
            mint_leaf("leaf-none", "rev leaf none", NULL, NULL, NULL, NULL) &&
            mint_leaf("resp-ok", "rev responder", "--eku", "OCSPSigning", NULL, NULL) &&
-           mint_leaf("resp-noeku", "rev responder without eku", "--eku", "codeSigning", NULL,
-                     NULL);
+           mint_leaf("resp-noeku", "rev responder without eku", "--eku", "codeSigning", NULL, NULL);
 }
 
 static STACK_OF(X509) * chain_of(const char *name)
@@ -240,8 +239,7 @@ static void listed_certificates_are_revoked(void)
     REQUIRE(serve_crl("/leaf.crl", "inter", "inter", &sp));
     CHECK(check_chain("leaf-crl", &r) == PG_ERR_SIG_REVOKED);
     CHECK(r.res.state == PG_REVOCATION_REVOKED);
-    CHECK(has(&r, "certificate CN=rev leaf crl") && has(&r, "is revoked") &&
-          has(&r, "/leaf.crl"));
+    CHECK(has(&r, "certificate CN=rev leaf crl") && has(&r, "is revoked") && has(&r, "/leaf.crl"));
     /* A revoked intermediate revokes the chain. */
     serve_defaults();
     sp.revoke = inter;
@@ -483,10 +481,10 @@ static int sign_with(const char *key_rel, const char *chain_rel, const char *out
 {
     char *key = pg_check_vector(key_rel);
     char *chain = pg_check_vector(chain_rel);
-    int ok = key != NULL && chain != NULL &&
-             rf_testsign("sign", "--key", key, "--chain", chain, "--target-media-type",
-                         OCI_MANIFEST, "--target-digest", TARGET_DIGEST, "--target-size", "517",
-                         "--out", out, NULL);
+    int ok =
+        key != NULL && chain != NULL &&
+        rf_testsign("sign", "--key", key, "--chain", chain, "--target-media-type", OCI_MANIFEST,
+                    "--target-digest", TARGET_DIGEST, "--target-size", "517", "--out", out, NULL);
 
     pg_free(key);
     pg_free(chain);
@@ -614,9 +612,9 @@ static pid_t start_responder(const char *line)
     char *ca = dir != NULL ? pg_asprintf("%s/root.crt", dir) : NULL;
     char *rkey = dir != NULL ? pg_asprintf("%s/ocsp.key", dir) : NULL;
     char *rsigner = dir != NULL ? pg_asprintf("%s/ocsp.crt", dir) : NULL;
-    const char *argv[] = {"/usr/bin/openssl", "ocsp", "-port", "10087", "-index",
-                          at("index.txt"), "-CA", ca, "-rkey", rkey, "-rsigner", rsigner,
-                          "-nmin", "5", NULL};
+    const char *argv[] = {"/usr/bin/openssl", "ocsp",  "-port", "10087", "-index",
+                          at("index.txt"),    "-CA",   ca,      "-rkey", rkey,
+                          "-rsigner",         rsigner, "-nmin", "5",     NULL};
     posix_spawn_file_actions_t fa;
     pid_t pid = -1;
     int i;
@@ -659,18 +657,17 @@ static void n_ocsp_vectors(void)
 {
     static const char *const lines[] = {
         "V\t21250121012109Z\t\t" N_OCSP_SERIAL "\tunknown\t/CN=LeafCert\n",
-        "R\t21250121012109Z\t250301000000Z,keyCompromise\t" N_OCSP_SERIAL "\tunknown\t/CN=LeafCert\n",
+        "R\t21250121012109Z\t250301000000Z,keyCompromise\t" N_OCSP_SERIAL
+        "\tunknown\t/CN=LeafCert\n",
         "",
     };
-    static const enum pg_status want[] = {PG_OK, PG_ERR_SIG_REVOKED,
-                                          PG_ERR_SIG_REVOCATION_UNKNOWN};
+    static const enum pg_status want[] = {PG_OK, PG_ERR_SIG_REVOKED, PG_ERR_SIG_REVOCATION_UNKNOWN};
     struct pg_trust *strict;
     struct pg_sig_result res;
     size_t i;
 
     if (access("/usr/bin/openssl", X_OK) != 0 || !port_is_free(N_OCSP_PORT)) {
-        fprintf(stderr, "    SKIP: needs /usr/bin/openssl and a free 127.0.0.1:%d\n",
-                N_OCSP_PORT);
+        fprintf(stderr, "    SKIP: needs /usr/bin/openssl and a free 127.0.0.1:%d\n", N_OCSP_PORT);
         return;
     }
     strict = trust_root("nocsp-strict", "strict", E2E "ocsp/root.crt");

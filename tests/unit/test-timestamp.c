@@ -127,7 +127,7 @@ static unsigned char *mint_token(const struct mint *m, const unsigned char *data
     char kp[600];
     char cp[600];
     EVP_PKEY *key;
-    STACK_OF(X509) *chain;
+    STACK_OF(X509) * chain;
     X509 *cert;
     ASN1_OBJECT *policy = OBJ_txt2obj("1.3.6.1.4.1.55555.2", 1);
     TS_REQ *req = make_req(data, len, 1);
@@ -165,8 +165,7 @@ static unsigned char *mint_token(const struct mint *m, const unsigned char *data
 static int mint_pki(void)
 {
     return rf_testsign("ca", "--out", at("tsaroot"), "--subject",
-                       "CN=pg test tsa root,O=pullgate,ST=WA,C=US", "--not-before", "-60d",
-                       NULL) &&
+                       "CN=pg test tsa root,O=pullgate,ST=WA,C=US", "--not-before", "-60d", NULL) &&
            rf_testsign("cert", "--ca", at("tsaroot"), "--out", at("tsa"), "--subject",
                        "CN=pg test tsa,O=pullgate,ST=WA,C=US", "--eku", "timeStamping",
                        "--eku-critical", "--not-before", "-30d", "--days", "3650", NULL) &&
@@ -332,7 +331,6 @@ static enum pg_status tv_verify(struct tv *t)
     return st;
 }
 
-
 static int has(const struct tv *t, const char *text)
 {
     if (strstr(t->err.msg, text) == NULL) {
@@ -442,10 +440,13 @@ static void unknown_tsa_revocation_fails_unless_allowed(void)
 
 /* ---- through pg_sigverify ---------------------------------------------------- */
 
-static const char *const ng_ca_files[] = {"GlobalSign.der",       "GlobalSignRootCA.crt",
-                                          "NotationTestRoot.pem", "TestTimestamp.crt",
+static const char *const ng_ca_files[] = {"GlobalSign.der",
+                                          "GlobalSignRootCA.crt",
+                                          "NotationTestRoot.pem",
+                                          "TestTimestamp.crt",
                                           "TestTimestampNotYetValid.crt",
-                                          "wabbit-networks.io.crt", NULL};
+                                          "wabbit-networks.io.crt",
+                                          NULL};
 
 /*
  * The expired vectors are signed by lone self-signed certificates that no
@@ -467,7 +468,8 @@ static int add_envelope_root(const char *dir, const char *file)
     snprintf(rel, sizeof(rel), SIGENV "%s", file);
     path = pg_check_vector(rel);
     env = path != NULL ? json_load_file(path, 0, NULL) : NULL;
-    b64 = json_string_value(json_array_get(json_object_get(json_object_get(env, "header"), "x5c"), 0));
+    b64 = json_string_value(
+        json_array_get(json_object_get(json_object_get(env, "header"), "x5c"), 0));
     pg_err_init(&err);
     if (b64 != NULL && pg_b64_decode_std(b64, strlen(b64), "x5c", &der, &len, &err) == PG_OK) {
         char *file_path = pg_asprintf("%s/truststore/x509/ca/valid-trust-store/testTSA.der", dir);
@@ -492,8 +494,8 @@ static struct pg_trust *ng_t_trust(const char *name, int with_tsa)
         char *rel = pg_asprintf(NG_STORE "ca/valid-trust-store/%s", ng_ca_files[i]);
 
         src = rel != NULL ? pg_check_vector(rel) : NULL;
-        ok = src != NULL && rf_add_store_file(at(name), "ca/valid-trust-store", ng_ca_files[i],
-                                              src);
+        ok =
+            src != NULL && rf_add_store_file(at(name), "ca/valid-trust-store", ng_ca_files[i], src);
         pg_free(src);
         pg_free(rel);
     }
@@ -607,9 +609,9 @@ static char *add_timestamp(const char *env_path, const struct mint *m)
         token = mint_token(m, sig.data, sig.len, &tlen);
     }
     b64 = token != NULL ? pg_b64_encode_std(token, tlen) : NULL;
-    if (b64 != NULL && json_object_set_new(json_object_get(env, "header"),
-                                           "io.cncf.notary.timestampSignature",
-                                           json_string(b64)) == 0) {
+    if (b64 != NULL &&
+        json_object_set_new(json_object_get(env, "header"), "io.cncf.notary.timestampSignature",
+                            json_string(b64)) == 0) {
         out = json_dumps(env, JSON_COMPACT);
     }
     OPENSSL_free(token);
@@ -653,8 +655,7 @@ static void expired_certificate_with_timestamp_passes_offline(void)
     CHECK(verify_env(tsa, (unsigned char *)env, strlen(env), JOSE, &target, NULL, &res) == PG_OK);
     CHECK(res.checks[PG_CHECK_AUTHENTIC_TIMESTAMP].performed);
     CHECK(res.checks[PG_CHECK_REVOCATION].performed);
-    CHECK(verify_env(no_tsa, (unsigned char *)env, strlen(env), JOSE, &target, NULL,
-                     &res) ==
+    CHECK(verify_env(no_tsa, (unsigned char *)env, strlen(env), JOSE, &target, NULL, &res) ==
           PG_ERR_SIG_TIMESTAMP);
     free(env);
     pg_trust_unref(tsa);
@@ -688,8 +689,7 @@ int main(void)
            minted_token_faults_fail);
     PG_RUN("unknown revocation of the authority's chain fails unless configured otherwise",
            unknown_tsa_revocation_fails_unless_allowed);
-    PG_RUN("ng-t: timestamps are verified; outside the window or missing fail",
-           ng_t_vectors);
+    PG_RUN("ng-t: timestamps are verified; outside the window or missing fail", ng_t_vectors);
     PG_RUN("an expired certificate with a local timestamp passes strict offline, and fails "
            "without a tsa store",
            expired_certificate_with_timestamp_passes_offline);
