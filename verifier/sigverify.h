@@ -8,10 +8,8 @@
  * naming a verification plugin runs it (plugin.c), or for AWS Signer its
  * native equivalent (awssigner.c) when so configured.
  *
- * RFC 3161 timestamps are verified in timestamp.c, OCSP and CRL in
- * revocation.c.
- *
- * Not yet: COSE envelopes. They fail closed with PG_ERR_UNSUPPORTED.
+ * Envelopes are parsed by jws.c and cose.c, RFC 3161 timestamps verified in
+ * timestamp.c, OCSP and CRL checked in revocation.c.
  */
 #ifndef PG_SIGVERIFY_H
 #define PG_SIGVERIFY_H
