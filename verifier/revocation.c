@@ -531,12 +531,13 @@ static enum pg_status crl_check_times(struct cert_check *cc, const X509_CRL *crl
     int64_t next = asn1_unix(X509_CRL_get0_nextUpdate(crl), &next_ok);
     int64_t this = asn1_unix(X509_CRL_get0_lastUpdate(crl), &this_ok);
     int64_t now = (int64_t)cc->in->now;
-    char when[32];
 
     if (!next_ok) {
         return pg_err_set(err, PG_ERR_SIG_REVOCATION_UNKNOWN, "the crl has no nextUpdate");
     }
     if (next < now) {
+        char when[32];
+
         return pg_err_set(err, PG_ERR_SIG_REVOCATION_UNKNOWN,
                           "the crl is stale: its nextUpdate %s is past",
                           pg_jws_format_time(next, when, sizeof(when)));

@@ -43,39 +43,39 @@ typedef struct {
     PG_ISSUER_SERIAL *issuer_serial; /* optional */
 } PG_ESS_CERT_ID_V2;
 
-DEFINE_STACK_OF(PG_ESS_CERT_ID_V2)
-
 typedef struct {
-    STACK_OF(PG_ESS_CERT_ID_V2) * certs;
+    OPENSSL_STACK *certs;           /* of PG_ESS_CERT_ID_V2 */
     STACK_OF(ASN1_TYPE) * policies; /* read, not used */
 } PG_ESS_SIGNING_CERT_V2;
 
-ASN1_SEQUENCE(PG_ISSUER_SERIAL) =
-    {
-        ASN1_SEQUENCE_OF(PG_ISSUER_SERIAL, issuer, GENERAL_NAME),
-        ASN1_SIMPLE(PG_ISSUER_SERIAL, serial, ASN1_INTEGER),
-} static_ASN1_SEQUENCE_END(PG_ISSUER_SERIAL)
-
-        ASN1_SEQUENCE(PG_ESS_CERT_ID_V2) =
-            {
-                ASN1_OPT(PG_ESS_CERT_ID_V2, hash_alg, X509_ALGOR),
-                ASN1_SIMPLE(PG_ESS_CERT_ID_V2, hash, ASN1_OCTET_STRING),
-                ASN1_OPT(PG_ESS_CERT_ID_V2, issuer_serial, PG_ISSUER_SERIAL),
-} static_ASN1_SEQUENCE_END(PG_ESS_CERT_ID_V2)
-
-                ASN1_SEQUENCE(PG_ESS_SIGNING_CERT_V2) =
-                    {
-                        ASN1_SEQUENCE_OF(PG_ESS_SIGNING_CERT_V2, certs, PG_ESS_CERT_ID_V2),
-                        ASN1_SEQUENCE_OF_OPT(PG_ESS_SIGNING_CERT_V2, policies, ASN1_ANY),
-} static_ASN1_SEQUENCE_END(PG_ESS_SIGNING_CERT_V2)
-
-                        struct pg_timestamp {
+struct pg_timestamp {
     CMS_ContentInfo *cms;
     TS_TST_INFO *tst;
     STACK_OF(X509) * certs; /* inside the token */
     int64_t gen_us;
     int64_t acc_us;
 };
+
+/* clang-format off */
+ASN1_SEQUENCE(PG_ISSUER_SERIAL) = {
+    ASN1_SEQUENCE_OF(PG_ISSUER_SERIAL, issuer, GENERAL_NAME),
+    ASN1_SIMPLE(PG_ISSUER_SERIAL, serial, ASN1_INTEGER),
+    /* cppcheck-suppress unknownMacro */
+} static_ASN1_SEQUENCE_END(PG_ISSUER_SERIAL);
+
+ASN1_SEQUENCE(PG_ESS_CERT_ID_V2) = {
+    ASN1_OPT(PG_ESS_CERT_ID_V2, hash_alg, X509_ALGOR),
+    ASN1_SIMPLE(PG_ESS_CERT_ID_V2, hash, ASN1_OCTET_STRING),
+    ASN1_OPT(PG_ESS_CERT_ID_V2, issuer_serial, PG_ISSUER_SERIAL),
+    /* cppcheck-suppress unknownMacro */
+} static_ASN1_SEQUENCE_END(PG_ESS_CERT_ID_V2);
+
+ASN1_SEQUENCE(PG_ESS_SIGNING_CERT_V2) = {
+    ASN1_SEQUENCE_OF(PG_ESS_SIGNING_CERT_V2, certs, PG_ESS_CERT_ID_V2),
+    ASN1_SEQUENCE_OF_OPT(PG_ESS_SIGNING_CERT_V2, policies, ASN1_ANY),
+    /* cppcheck-suppress unknownMacro */
+} static_ASN1_SEQUENCE_END(PG_ESS_SIGNING_CERT_V2);
+/* clang-format on */
 
 /* ---- parsing ------------------------------------------------------------ */
 
@@ -135,14 +135,11 @@ static enum pg_status read_accuracy(struct pg_timestamp *ts, struct pg_err *err)
     const TS_ACCURACY *a = TS_TST_INFO_get_accuracy(ts->tst);
     ASN1_OBJECT *etsi = NULL;
     int ok = 1;
-    int64_t s;
-    int64_t ms;
-    int64_t us;
 
     if (a != NULL) {
-        s = int_field(TS_ACCURACY_get_seconds(a), PG_TIMESTAMP_MAX_ACCURACY_S, &ok);
-        ms = int_field(TS_ACCURACY_get_millis(a), 999, &ok);
-        us = int_field(TS_ACCURACY_get_micros(a), 999, &ok);
+        int64_t s = int_field(TS_ACCURACY_get_seconds(a), PG_TIMESTAMP_MAX_ACCURACY_S, &ok);
+        int64_t ms = int_field(TS_ACCURACY_get_millis(a), 999, &ok);
+        int64_t us = int_field(TS_ACCURACY_get_micros(a), 999, &ok);
         if (!ok) {
             return pg_err_set(err, PG_ERR_SIG_TIMESTAMP,
                               "timestamp accuracy is negative, out of range or above %d s",
@@ -289,7 +286,7 @@ static PG_ESS_SIGNING_CERT_V2 *read_ess_v2(CMS_SignerInfo *si, struct pg_err *er
     p = ASN1_STRING_get0_data(seq);
     ess = (PG_ESS_SIGNING_CERT_V2 *)ASN1_item_d2i(NULL, &p, ASN1_STRING_length(seq),
                                                   ASN1_ITEM_rptr(PG_ESS_SIGNING_CERT_V2));
-    if (ess == NULL || sk_PG_ESS_CERT_ID_V2_num(ess->certs) < 1) {
+    if (ess == NULL || OPENSSL_sk_num(ess->certs) < 1) {
         ASN1_item_free((ASN1_VALUE *)ess, ASN1_ITEM_rptr(PG_ESS_SIGNING_CERT_V2));
         pg_err_set_ssl(err, PG_ERR_SIG_TIMESTAMP,
                        "timestamp signing-certificate-v2 attribute is malformed or empty");
@@ -401,7 +398,7 @@ static enum pg_status verify_signer_info(const struct pg_timestamp *ts, CMS_Sign
     if (ess == NULL) {
         return PG_ERR_SIG_TIMESTAMP;
     }
-    signer = find_signer_cert(ts, si, sk_PG_ESS_CERT_ID_V2_value(ess->certs, 0));
+    signer = find_signer_cert(ts, si, (const PG_ESS_CERT_ID_V2 *)OPENSSL_sk_value(ess->certs, 0));
     if (signer == NULL) {
         pg_err_set(err, rc, "timestamp signing certificate not found in the token");
         goto out;

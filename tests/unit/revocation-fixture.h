@@ -41,6 +41,7 @@ extern char **environ;
 
 #define RF_ARGS_MAX 40
 #define RF_ROUTES_MAX 16
+#define RF_END ((const char *)NULL) /* ends rf_testsign's arguments */
 
 /* ---- files and processes ----------------------------------------------- */
 

@@ -55,16 +55,16 @@ static int mint_leaf(const char *name, const char *cn, const char *opt1, const c
 
     snprintf(subject, sizeof(subject), "CN=%s,O=pullgate,ST=WA,C=US", cn);
     return rf_testsign("cert", "--ca", at("inter"), "--out", at(name), "--subject", subject, opt1,
-                       val1, opt2, val2, NULL);
+                       val1, opt2, val2, RF_END);
 }
 
 static int mint_pki(void)
 {
-    return rf_testsign("ca", "--out", at("root"), NULL) &&
-           rf_testsign("ca", "--out", at("other"), NULL) &&
+    return rf_testsign("ca", "--out", at("root"), RF_END) &&
+           rf_testsign("ca", "--out", at("other"), RF_END) &&
            rf_testsign("cert", "--ca", at("root"), "--out", at("inter"), "--ca-cert", "--subject",
                        "CN=rev inter,O=pullgate,ST=WA,C=US", "--crl-url", url("/inter.crl"),
-                       NULL) &&
+                       RF_END) &&
            mint_leaf("leaf-crl", "rev leaf crl", "--crl-url", url("/leaf.crl"), NULL, NULL) &&
            mint_leaf("leaf-ocsp", "rev leaf ocsp", "--ocsp-url", url("/ocsp"), "--crl-url",
                      url("/leaf.crl")) &&
@@ -484,7 +484,7 @@ static int sign_with(const char *key_rel, const char *chain_rel, const char *out
     int ok =
         key != NULL && chain != NULL &&
         rf_testsign("sign", "--key", key, "--chain", chain, "--target-media-type", OCI_MANIFEST,
-                    "--target-digest", TARGET_DIGEST, "--target-size", "517", "--out", out, NULL);
+                    "--target-digest", TARGET_DIGEST, "--target-size", "517", "--out", out, RF_END);
 
     pg_free(key);
     pg_free(chain);
@@ -612,15 +612,16 @@ static pid_t start_responder(const char *line)
     char *ca = dir != NULL ? pg_asprintf("%s/root.crt", dir) : NULL;
     char *rkey = dir != NULL ? pg_asprintf("%s/ocsp.key", dir) : NULL;
     char *rsigner = dir != NULL ? pg_asprintf("%s/ocsp.crt", dir) : NULL;
-    const char *argv[] = {"/usr/bin/openssl", "ocsp",  "-port", "10087", "-index",
-                          at("index.txt"),    "-CA",   ca,      "-rkey", rkey,
-                          "-rsigner",         rsigner, "-nmin", "5",     NULL};
     posix_spawn_file_actions_t fa;
     pid_t pid = -1;
     int i;
 
     if (ca != NULL && rkey != NULL && rsigner != NULL &&
         rf_write_file(at("index.txt"), line, strlen(line))) {
+        const char *argv[] = {"/usr/bin/openssl", "ocsp",  "-port", "10087", "-index",
+                              at("index.txt"),    "-CA",   ca,      "-rkey", rkey,
+                              "-rsigner",         rsigner, "-nmin", "5",     NULL};
+
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, 1, at("ocsp.log"), O_WRONLY | O_CREAT | O_APPEND,
                                          0600);

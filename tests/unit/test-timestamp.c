@@ -165,20 +165,21 @@ static unsigned char *mint_token(const struct mint *m, const unsigned char *data
 static int mint_pki(void)
 {
     return rf_testsign("ca", "--out", at("tsaroot"), "--subject",
-                       "CN=pg test tsa root,O=pullgate,ST=WA,C=US", "--not-before", "-60d", NULL) &&
+                       "CN=pg test tsa root,O=pullgate,ST=WA,C=US", "--not-before", "-60d",
+                       RF_END) &&
            rf_testsign("cert", "--ca", at("tsaroot"), "--out", at("tsa"), "--subject",
                        "CN=pg test tsa,O=pullgate,ST=WA,C=US", "--eku", "timeStamping",
-                       "--eku-critical", "--not-before", "-30d", "--days", "3650", NULL) &&
+                       "--eku-critical", "--not-before", "-30d", "--days", "3650", RF_END) &&
            rf_testsign("cert", "--ca", at("tsaroot"), "--out", at("tsa-ocsp"), "--subject",
                        "CN=pg test tsa ocsp,O=pullgate,ST=WA,C=US", "--eku", "timeStamping",
                        "--eku-critical", "--not-before", "-30d", "--ocsp-url",
-                       "http://127.0.0.1:1/ocsp", NULL) &&
+                       "http://127.0.0.1:1/ocsp", RF_END) &&
            rf_testsign("cert", "--ca", at("tsaroot"), "--out", at("tsa-young"), "--subject",
                        "CN=pg test tsa young,O=pullgate,ST=WA,C=US", "--eku", "timeStamping",
-                       "--eku-critical", "--not-before", "-3d", NULL) &&
-           rf_testsign("ca", "--out", at("sroot"), "--not-before", "-30d", NULL) &&
+                       "--eku-critical", "--not-before", "-3d", RF_END) &&
+           rf_testsign("ca", "--out", at("sroot"), "--not-before", "-30d", RF_END) &&
            rf_testsign("cert", "--ca", at("sroot"), "--out", at("sleaf"), "--not-before", "-10d",
-                       "--not-after", "-2d", NULL);
+                       "--not-after", "-2d", RF_END);
 }
 
 /* ---- notation's token vectors --------------------------------------------- */
@@ -647,7 +648,7 @@ static void expired_certificate_with_timestamp_passes_offline(void)
     REQUIRE(rf_testsign("sign", "--key", at("sleaf/key.pem"), "--chain", at("sleaf/chain.pem"),
                         "--target-media-type", OCI_MANIFEST, "--target-digest", TARGET_DIGEST,
                         "--target-size", "517", "--signing-time", when, "--out", at("s.sig"),
-                        NULL));
+                        RF_END));
     env = add_timestamp(at("s.sig"), &m);
     tsa = minted_trust("minted", 1);
     no_tsa = minted_trust("minted-notsa", 0);
