@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "mem.h"
+#include "unixsock.h"
 #include "version.h"
 
 #define ESC_MAX 128
@@ -436,39 +437,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return r;
 }
 
-/* Removes a socket file nobody answers on; refuses anything else. */
-static enum pg_status clear_stale(const char *path, struct pg_err *err)
-{
-    char esc[ESC_MAX];
-    struct sockaddr_un sa;
-    struct stat st;
-    int fd;
-    int in_use;
-
-    pg_escape(esc, sizeof(esc), path, strlen(path));
-    if (lstat(path, &st) != 0) {
-        return PG_OK;
-    }
-    if (!S_ISSOCK(st.st_mode)) {
-        return pg_err_set(err, PG_ERR_IO, "metrics socket \"%s\" exists and is not a socket", esc);
-    }
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return pg_err_set(err, PG_ERR_IO, "socket: %s", strerror(errno));
-    }
-    in_use = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    if (in_use) {
-        return pg_err_set(err, PG_ERR_IO, "metrics socket \"%s\" is in use by another process",
-                          esc);
-    }
-    unlink(path);
-    return PG_OK;
-}
-
 static enum pg_status listen_unix(const char *path, int *out_fd, struct pg_err *err)
 {
     char esc[ESC_MAX];
@@ -477,7 +445,7 @@ static enum pg_status listen_unix(const char *path, int *out_fd, struct pg_err *
     int fd;
     int rc;
 
-    if (clear_stale(path, err) != PG_OK) {
+    if (pg_unixsock_clear_stale(path, "metrics socket", err) != PG_OK) {
         return err->status;
     }
     pg_escape(esc, sizeof(esc), path, strlen(path));

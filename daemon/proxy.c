@@ -32,6 +32,7 @@
 
 #include "log.h"
 #include "mem.h"
+#include "unixsock.h"
 #include "workers.h"
 
 /* Largest message either way. CRI peers use 16 MiB; we leave headroom. */
@@ -861,43 +862,6 @@ static void *cq_main(void *arg)
 
 /* ---- the socket ------------------------------------------------------------- */
 
-/* Removes a socket file nobody listens on; refuses anything else. */
-static enum pg_status clear_stale_socket(const char *path, struct pg_err *err)
-{
-    char esc[ESC_MAX];
-    struct sockaddr_un sa;
-    struct stat st;
-    int fd;
-    int in_use;
-
-    pg_escape(esc, sizeof(esc), path, strlen(path));
-    if (lstat(path, &st) != 0) {
-        return PG_OK;
-    }
-    if (!S_ISSOCK(st.st_mode)) {
-        return pg_err_set(err, PG_ERR_CONFIG, "listen path \"%s\" exists and is not a socket", esc);
-    }
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return pg_err_set(err, PG_ERR_IO, "socket: %s", strerror(errno));
-    }
-    in_use = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    if (in_use) {
-        return pg_err_set(err, PG_ERR_CONFIG, "listen path \"%s\" is in use by another process",
-                          esc);
-    }
-    if (unlink(path) != 0 && errno != ENOENT) {
-        return pg_err_set(err, PG_ERR_IO, "cannot remove stale socket \"%s\": %s", esc,
-                          strerror(errno));
-    }
-    pg_log(LOG_INFO, "proxy: removed stale socket \"%s\"", esc);
-    return PG_OK;
-}
-
 static void fill_args(grpc_arg *args, int with_backoff)
 {
     static char k_recv[] = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -1061,7 +1025,7 @@ enum pg_status pg_proxy_start(const struct pg_proxy_options *opts, struct pg_pro
     }
     rc = proxy_alloc(opts, &p, err);
     if (rc == PG_OK) {
-        rc = clear_stale_socket(opts->listen_path, err);
+        rc = pg_unixsock_clear_stale(opts->listen_path, "listen path", err);
     }
     if (rc == PG_OK) {
         rc = open_upstream(p, opts->upstream_path, err);

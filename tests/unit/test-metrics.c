@@ -415,7 +415,7 @@ static void serves_on_a_unix_socket(void)
     /* A second server on a socket in use is refused; the first keeps serving. */
     REQUIRE(pg_metrics_new(&other, &err) == PG_OK);
     pg_err_init(&err);
-    CHECK(pg_metrics_serve(other, listen, &err) == PG_ERR_IO);
+    CHECK(pg_metrics_serve(other, listen, &err) == PG_ERR_CONFIG);
     CHECK(strstr(err.msg, "in use") != NULL);
     pg_metrics_free(other);
     CHECK(http("GET", "http://localhost/metrics", path, &b, NULL, 0) == 200);

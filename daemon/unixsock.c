@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Stale socket removal shared by the CRI listener and the metrics listener.
+ * Creating and serving the sockets stays with their owners.
+ */
+#include "unixsock.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define ESC_MAX 256
+
+enum pg_status pg_unixsock_clear_stale(const char *path, const char *what, struct pg_err *err)
+{
+    char esc[ESC_MAX];
+    struct sockaddr_un sa;
+    struct stat st;
+    int fd;
+    int in_use;
+
+    pg_escape(esc, sizeof(esc), path, strlen(path));
+    if (lstat(path, &st) != 0) {
+        return PG_OK;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        return pg_err_set(err, PG_ERR_CONFIG, "%s \"%s\" exists and is not a socket", what, esc);
+    }
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        return pg_err_set(err, PG_ERR_CONFIG, "%s \"%s\" is too long for a socket", what, esc);
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return pg_err_set(err, PG_ERR_IO, "socket: %s", strerror(errno));
+    }
+    in_use = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    if (in_use) {
+        return pg_err_set(err, PG_ERR_CONFIG, "%s \"%s\" is in use by another process", what, esc);
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        return pg_err_set(err, PG_ERR_IO, "cannot remove stale socket \"%s\": %s", esc,
+                          strerror(errno));
+    }
+    pg_log(LOG_INFO, "removed stale socket \"%s\"", esc);
+    return PG_OK;
+}
