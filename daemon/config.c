@@ -300,9 +300,9 @@ static int set_plugin_key(struct pg_config *cfg, const char *key, const char *va
         *out_rc = set_text(o->plugin_env, sizeof(o->plugin_env), key, value, is_env_list,
                            "a comma-separated list of variable names", err);
     } else if (strcmp(key, "aws_signer_endpoint") == 0) {
-        *out_rc = set_text(o->aws_signer_endpoint, sizeof(o->aws_signer_endpoint), key, value,
-                           is_endpoint, "an http:// or https:// url without a path's end slash",
-                           err);
+        *out_rc =
+            set_text(o->aws_signer_endpoint, sizeof(o->aws_signer_endpoint), key, value,
+                     is_endpoint, "an http:// or https:// url without a path's end slash", err);
     } else if (strcmp(key, "aws_signer") == 0) {
         size_t i = 0;
 
@@ -312,8 +312,9 @@ static int set_plugin_key(struct pg_config *cfg, const char *key, const char *va
         if (i < 3) {
             o->aws_signer = (enum pg_aws_signer_mode)i;
         }
-        *out_rc = i < 3 ? PG_OK
-                        : pg_err_set(err, PG_ERR_CONFIG, "aws_signer: must be native, plugin or off");
+        *out_rc = i < 3
+                      ? PG_OK
+                      : pg_err_set(err, PG_ERR_CONFIG, "aws_signer: must be native, plugin or off");
     } else {
         return 0;
     }

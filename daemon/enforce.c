@@ -352,9 +352,8 @@ static void forward_pinned(struct pg_pull_ctx *ctx, struct generation *g,
 }
 
 /* The verifier's on_resolved hook: answer from the cache, or lead the flight. */
-static enum pg_status on_resolved(void *user, const struct pg_decision *so_far,
-                                  int *out_is_decided, int64_t *out_valid_until,
-                                  struct pg_err *err)
+static enum pg_status on_resolved(void *user, const struct pg_decision *so_far, int *out_is_decided,
+                                  int64_t *out_valid_until, struct pg_err *err)
 {
     struct lookup *l = user;
     struct pg_cache_answer a;

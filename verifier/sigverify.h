@@ -38,8 +38,8 @@ struct pg_sigverify_options {
     int plugin_timeout_ms;                   /* per plugin command and AWS check */
     char plugin_env[1024];                   /* variables passed to plugins, comma-separated */
     enum pg_aws_signer_mode aws_signer;
-    char aws_signer_endpoint[512]; /* "": https://data-signer.<region>.amazonaws.com */
-    int aws_signer_cache_ttl_s;    /* 0: revocation answers are not cached */
+    char aws_signer_endpoint[512];           /* "": https://data-signer.<region>.amazonaws.com */
+    int aws_signer_cache_ttl_s;              /* 0: revocation answers are not cached */
     struct pg_revocation_options revocation; /* OCSP/CRL limits; tsa chain revocation */
 };
 
@@ -88,7 +88,7 @@ struct pg_sigverify_input {
     size_t envelope_len;
     const struct pg_descriptor *target; /* the manifest being verified */
     time_t now;
-    const struct pg_deadline *deadline; /* may be NULL */
+    const struct pg_deadline *deadline;         /* may be NULL */
     const struct pg_sigverify_options *options; /* NULL: pg_sigverify_set_options's */
 };
 

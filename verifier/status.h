@@ -51,7 +51,7 @@ enum pg_status { PG_STATUS_LIST(PG_STATUS_ENUM) PG_STATUS_COUNT };
 #define PG_ERR_MSG_MAX 1024
 
 struct pg_err {
-    enum pg_status status;   /* PG_OK while nothing failed */
+    enum pg_status status;    /* PG_OK while nothing failed */
     char msg[PG_ERR_MSG_MAX]; /* lower case, no final period */
 };
 

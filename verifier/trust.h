@@ -38,7 +38,7 @@ uint64_t pg_trust_generation(const struct pg_trust *trust); /* unique per load *
  * PG_ERR_TRUSTSTORE with the load error when the store failed to load.
  */
 enum pg_status pg_trust_store_certs(const struct pg_trust *trust, enum pg_store_type type,
-                                    const char *name, const STACK_OF(X509) **out_certs,
+                                    const char *name, const STACK_OF(X509) * *out_certs,
                                     struct pg_err *err);
 
 /*

@@ -16,11 +16,11 @@
 
 /* Loads one store. On success *out_certs (non-empty) is the caller's. */
 enum pg_status pg_truststore_load(const char *notation_dir, enum pg_store_type type,
-                                  const char *name, STACK_OF(X509) **out_certs,
+                                  const char *name, STACK_OF(X509) * *out_certs,
                                   struct pg_err *err);
 
 /* Parses one certificate file's bytes (PEM blocks or concatenated DER). */
 enum pg_status pg_truststore_parse_file(const unsigned char *data, size_t len,
-                                        STACK_OF(X509) **out_certs, struct pg_err *err);
+                                        STACK_OF(X509) * *out_certs, struct pg_err *err);
 
 #endif

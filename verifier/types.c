@@ -10,8 +10,8 @@
 
 const char *pg_check_name(enum pg_check c)
 {
-    static const char *const names[PG_CHECK_COUNT] = {
-        "integrity", "authenticity", "authenticTimestamp", "expiry", "revocation"};
+    static const char *const names[PG_CHECK_COUNT] = {"integrity", "authenticity",
+                                                      "authenticTimestamp", "expiry", "revocation"};
 
     return (int)c >= 0 && c < PG_CHECK_COUNT ? names[c] : "unknown";
 }

@@ -80,9 +80,9 @@ struct pg_statement {
     size_t n_identities;
 };
 
-const char *pg_check_name(enum pg_check c);   /* "integrity", "authenticity", ... */
-const char *pg_action_name(enum pg_action a); /* "enforce", "log", "skip" */
-const char *pg_level_name(enum pg_level l);   /* "strict", ... */
+const char *pg_check_name(enum pg_check c);           /* "integrity", "authenticity", ... */
+const char *pg_action_name(enum pg_action a);         /* "enforce", "log", "skip" */
+const char *pg_level_name(enum pg_level l);           /* "strict", ... */
 const char *pg_store_type_name(enum pg_store_type t); /* "ca", "signingAuthority", "tsa" */
 
 void pg_descriptor_clear(struct pg_descriptor *d);

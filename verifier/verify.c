@@ -199,7 +199,8 @@ static enum pg_status verify_signatures(const struct pg_trust *trust, const stru
         }
         msg_add(&m, "%ssignature %s: %s", i == 0 ? "" : "; ", list[i].digest, res->msg);
     }
-    rc = pg_err_set(err, first, "no valid signature for %s@%s under trust policy statement \"%s\": %s",
+    rc = pg_err_set(err, first,
+                    "no valid signature for %s@%s under trust policy statement \"%s\": %s",
                     d->repository, target->digest, st->name, m.text);
 out:
     pg_descriptor_list_free(list, n);
@@ -316,8 +317,9 @@ enum pg_status pg_verify_image(const struct pg_trust *trust, struct pg_registry_
     d->outcome = PG_OUTCOME_DENY;
     d->image = pg_strdup(req->image != NULL ? req->image : "");
     if (req->image == NULL || trust == NULL || client == NULL) {
-        rc = pg_err_set(&err, PG_ERR_INVALID_ARG, "verification needs an image, a trust "
-                                                  "configuration and a registry client");
+        rc = pg_err_set(&err, PG_ERR_INVALID_ARG,
+                        "verification needs an image, a trust "
+                        "configuration and a registry client");
     } else {
         rc = decide(trust, client, req, d, &err);
     }

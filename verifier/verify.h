@@ -34,15 +34,14 @@ struct pg_decision;
  * to deny with it.
  */
 struct pg_verify_request {
-    const char *image;                   /* as the client wrote it */
-    const struct pg_credentials *creds;  /* may be NULL */
-    const struct pg_deadline *deadline;  /* may be NULL */
-    size_t max_signatures;               /* 0: PG_DEFAULT_MAX_SIGNATURES */
+    const char *image;                  /* as the client wrote it */
+    const struct pg_credentials *creds; /* may be NULL */
+    const struct pg_deadline *deadline; /* may be NULL */
+    size_t max_signatures;              /* 0: PG_DEFAULT_MAX_SIGNATURES */
     /* Plugins, AWS Signer and revocation; NULL: pg_sigverify_set_options's. */
     const struct pg_sigverify_options *sig_options;
-    enum pg_status (*on_resolved)(void *user, const struct pg_decision *so_far,
-                                  int *out_is_decided, int64_t *out_valid_until,
-                                  struct pg_err *err); /* may be NULL */
+    enum pg_status (*on_resolved)(void *user, const struct pg_decision *so_far, int *out_is_decided,
+                                  int64_t *out_valid_until, struct pg_err *err); /* may be NULL */
     void *on_resolved_user;
 };
 
@@ -57,10 +56,10 @@ struct pg_decision {
     char *digest;          /* resolved manifest digest, or NULL */
     char *media_type;      /* resolved manifest media type, or NULL */
     int64_t size;
-    char *pinned;          /* repository@digest when allowed, else NULL */
+    char *pinned;               /* repository@digest when allowed, else NULL */
     struct pg_sig_result *sigs; /* each signature tried, in order */
     size_t n_sigs;
-    int64_t valid_until;   /* unix seconds; 0: no bound */
+    int64_t valid_until; /* unix seconds; 0: no bound */
     int64_t duration_ms;
 };
 
