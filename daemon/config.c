@@ -286,7 +286,8 @@ static int is_endpoint(const char *s)
            strpbrk(s, " ?#") == NULL && s[strlen(s) - 1] != '/';
 }
 
-/* plugins_dir, plugin_env, aws_signer, aws_signer_endpoint; 1 when key is one of them. */
+/* plugins_dir, plugin_env, aws_signer, aws_signer_endpoint, tsa_revocation; 1 when key is one
+ * of them. */
 static int set_plugin_key(struct pg_config *cfg, const char *key, const char *value,
                           enum pg_status *out_rc, struct pg_err *err)
 {
@@ -303,6 +304,17 @@ static int set_plugin_key(struct pg_config *cfg, const char *key, const char *va
         *out_rc =
             set_text(o->aws_signer_endpoint, sizeof(o->aws_signer_endpoint), key, value,
                      is_endpoint, "an http:// or https:// url without a path's end slash", err);
+    } else if (strcmp(key, "tsa_revocation") == 0) {
+        int strict = strcmp(value, "strict") == 0;
+
+        if (strict || strcmp(value, "allow-unknown") == 0) {
+            o->revocation.tsa_revocation =
+                strict ? PG_TSA_REVOCATION_STRICT : PG_TSA_REVOCATION_ALLOW_UNKNOWN;
+        }
+        *out_rc =
+            strict || strcmp(value, "allow-unknown") == 0
+                ? PG_OK
+                : pg_err_set(err, PG_ERR_CONFIG, "tsa_revocation: must be strict or allow-unknown");
     } else if (strcmp(key, "aws_signer") == 0) {
         size_t i = 0;
 
@@ -680,4 +692,7 @@ void pg_config_print(const struct pg_config *cfg, FILE *out)
                                                           : "off");
     fprintf(out, "aws_signer_endpoint =%s%s\n", cfg->sig.aws_signer_endpoint[0] ? " " : "",
             cfg->sig.aws_signer_endpoint);
+    fprintf(out, "tsa_revocation = %s\n",
+            cfg->sig.revocation.tsa_revocation == PG_TSA_REVOCATION_STRICT ? "strict"
+                                                                           : "allow-unknown");
 }

@@ -93,12 +93,13 @@ static void unknown_key_names_file_and_line(void)
 static void bad_values_are_refused(void)
 {
     static const char *bad[][2] = {
-        {"workers", "0"},         {"workers", "257"},
-        {"workers", "4x"},        {"workers", ""},
-        {"workers", " 4"},        {"queue_length", "-1"},
-        {"cq_threads", "65"},     {"drain_timeout_ms", "99999999999999999999"},
-        {"log_level", "verbose"}, {"listen", ""},
-        {"upstream", "unix://"},  {"listen", "/tmp/a\nb"},
+        {"workers", "0"},          {"workers", "257"},
+        {"workers", "4x"},         {"workers", ""},
+        {"workers", " 4"},         {"queue_length", "-1"},
+        {"cq_threads", "65"},      {"drain_timeout_ms", "99999999999999999999"},
+        {"log_level", "verbose"},  {"listen", ""},
+        {"upstream", "unix://"},   {"listen", "/tmp/a\nb"},
+        {"tsa_revocation", "off"},
     };
     struct pg_config cfg;
     struct pg_err err;
@@ -113,6 +114,21 @@ static void bad_values_are_refused(void)
     }
     CHECK(cfg.workers == 4 && cfg.queue_length == 64 && cfg.cq_threads == 2);
     CHECK(strcmp(cfg.listen, "/run/pullgate/pullgate.sock") == 0);
+    pg_config_free(&cfg);
+}
+
+static void tsa_revocation_is_set(void)
+{
+    struct pg_config cfg;
+    struct pg_err err;
+
+    pg_err_init(&err);
+    REQUIRE(pg_config_defaults(&cfg, &err) == PG_OK);
+    CHECK(cfg.sig.revocation.tsa_revocation == PG_TSA_REVOCATION_STRICT);
+    CHECK(pg_config_set(&cfg, "tsa_revocation", "allow-unknown", &err) == PG_OK);
+    CHECK(cfg.sig.revocation.tsa_revocation == PG_TSA_REVOCATION_ALLOW_UNKNOWN);
+    CHECK(pg_config_set(&cfg, "tsa_revocation", "strict", &err) == PG_OK);
+    CHECK(cfg.sig.revocation.tsa_revocation == PG_TSA_REVOCATION_STRICT);
     pg_config_free(&cfg);
 }
 
@@ -353,6 +369,7 @@ int main(void)
     PG_RUN("a file sets every key, with comments and blanks", file_sets_every_key);
     PG_RUN("an unknown key is refused, naming file and line", unknown_key_names_file_and_line);
     PG_RUN("out of range and malformed values are refused", bad_values_are_refused);
+    PG_RUN("tsa_revocation accepts strict and allow-unknown", tsa_revocation_is_set);
     PG_RUN("a socket path too long for sun_path is refused", long_socket_path_is_refused);
     PG_RUN("a line without '=' or key is refused", malformed_lines_are_refused);
     PG_RUN("an oversized, binary or missing file is refused", oversized_or_binary_file_is_refused);
