@@ -765,6 +765,13 @@ static void on_new_call(struct call *c, int ok)
     if (start(c, c->c2p, &op, 1, OP_C2P_CLOSE) != 0) {
         return;
     }
+    /* containerd's server drops a leading '/' before routing, so a path
+     * without one would reach PullImage under a name the hook never sees. */
+    if (GRPC_SLICE_LENGTH(c->details.method) == 0 ||
+        GRPC_SLICE_START_PTR(c->details.method)[0] != '/') {
+        answer_error(c, GRPC_STATUS_UNIMPLEMENTED, "pullgate: method path must start with '/'");
+        return;
+    }
     if ((h->pre != NULL || h->post != NULL) && is_pull_method(c->details.method)) {
         c->is_pull = 1;
         c->method = pg_strndup((const char *)GRPC_SLICE_START_PTR(c->details.method),

@@ -294,6 +294,27 @@ static grpc_byte_buffer *pull_response(void)
     return buffer_of(buf, n);
 }
 
+/* containerd's gRPC server (grpc-go) drops one leading '/' before routing,
+ * so "runtime.v1.ImageService/PullImage" reaches PullImage too. */
+static int routes_to_pull(grpc_slice method)
+{
+    const char *p = (const char *)GRPC_SLICE_START_PTR(method);
+    size_t n = GRPC_SLICE_LENGTH(method);
+    static const char *const names[] = {"runtime.v1.ImageService/PullImage",
+                                        "runtime.v1alpha2.ImageService/PullImage"};
+
+    if (n > 0 && p[0] == '/') {
+        p++;
+        n--;
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (n == strlen(names[i]) && memcmp(p, names[i], n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void handle(struct fake_call *fc, grpc_byte_buffer *req)
 {
     struct fake *f = fc->fake;
@@ -316,8 +337,7 @@ static void handle(struct fake_call *fc, grpc_byte_buffer *req)
         reply(fc, grpc_byte_buffer_copy(req));
     } else if (grpc_slice_str_cmp(method, "/test.Echo/Hang") == 0) {
         atomic_store(&f->hang_started, 1);
-    } else if (grpc_slice_str_cmp(method, "/runtime.v1.ImageService/PullImage") == 0 ||
-               grpc_slice_str_cmp(method, "/runtime.v1alpha2.ImageService/PullImage") == 0) {
+    } else if (routes_to_pull(method)) {
         atomic_fetch_add(&f->pulls, 1);
         reply(fc, pull_response());
     } else {
@@ -977,6 +997,27 @@ static void denied_pull_never_forwarded(void)
     proxy_down();
 }
 
+/* A path upstream routes to PullImage must never bypass the hook. */
+static void pull_aliases_never_bypass_the_hook(void)
+{
+    static const char *const paths[] = {"runtime.v1.ImageService/PullImage",
+                                        "runtime.v1alpha2.ImageService/PullImage"};
+    size_t n = make_pull("registry.example/unsigned:1");
+
+    hook_reset(HOOK_DENY);
+    REQUIRE(proxy_up(1, 2, 4) == PG_OK);
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        struct rpc r;
+
+        rpc_call(&r, paths[i], g_pull_bytes, n, 5000);
+        CHECK(r.status != GRPC_STATUS_OK);
+        CHECK(r.nmsgs == 0);
+        rpc_free(&r);
+    }
+    CHECK(atomic_load(&g_fake.pulls) == 0);
+    proxy_down();
+}
+
 static void rewritten_pull_forwards_new_bytes(void)
 {
     struct rpc r;
@@ -1271,6 +1312,8 @@ int main(int argc, char **argv)
                upstream_restart_recovers);
         PG_RUN("a slow pull hook does not stall other calls", slow_hook_does_not_stall);
         PG_RUN("a denied pull never reaches upstream", denied_pull_never_forwarded);
+        PG_RUN("a pull path without its leading slash never bypasses the hook",
+               pull_aliases_never_bypass_the_hook);
         PG_RUN("a rewritten pull forwards the new bytes", rewritten_pull_forwards_new_bytes);
         PG_RUN("the post-hook can turn a pulled image into an error", post_hook_can_fail_pull);
         PG_RUN("a pull cancelled during its hook is never forwarded",
