@@ -10,7 +10,6 @@
  */
 #include "sigverify.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -37,8 +36,8 @@
 struct ctx {
     const struct pg_sigverify_input *in;
     struct pg_sig_result *out;
-    struct pg_jws *jws;   /* for COSE, a view owned by cose */
-    struct pg_cose *cose; /* NULL for JWS */
+    struct pg_jws *jws;     /* for COSE, a view owned by cose */
+    struct pg_cose *cose;   /* NULL for JWS */
     STACK_OF(X509) * chain; /* the envelope chain, leaf first */
     enum pg_signing_scheme scheme;
     json_t *payload;
@@ -53,10 +52,6 @@ struct ctx {
 
 /* ---- options ------------------------------------------------------------- */
 
-static pthread_mutex_t options_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pg_sigverify_options global_options;
-static int has_global_options;
-
 void pg_sigverify_options_init(struct pg_sigverify_options *o)
 {
     memset(o, 0, sizeof(*o));
@@ -67,27 +62,13 @@ void pg_sigverify_options_init(struct pg_sigverify_options *o)
     pg_revocation_options_init(&o->revocation);
 }
 
-void pg_sigverify_set_options(const struct pg_sigverify_options *o)
-{
-    pthread_mutex_lock(&options_lock);
-    global_options = *o;
-    has_global_options = 1;
-    pthread_mutex_unlock(&options_lock);
-}
-
 static void take_options(const struct pg_sigverify_input *in, struct pg_sigverify_options *out)
 {
     if (in->options != NULL) {
         *out = *in->options;
-        return;
-    }
-    pthread_mutex_lock(&options_lock);
-    if (has_global_options) {
-        *out = global_options;
     } else {
         pg_sigverify_options_init(out);
     }
-    pthread_mutex_unlock(&options_lock);
 }
 
 /* ---- outcome bookkeeping ------------------------------------------------- */
@@ -285,8 +266,8 @@ static enum pg_status take_plugin_attrs(struct ctx *c, struct pg_err *err)
     const char *name = plugin != NULL ? json_string_value(plugin->value) : NULL;
     const char *version = min != NULL ? json_string_value(min->value) : NULL;
 
-    if (plugin != NULL && (!plugin->is_critical || name == NULL || strspn(name, " \t") ==
-                                                                       strlen(name))) {
+    if (plugin != NULL &&
+        (!plugin->is_critical || name == NULL || strspn(name, " \t") == strlen(name))) {
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
                           PG_JWS_PLUGIN " must be a critical, non-blank string");
     }
@@ -419,8 +400,7 @@ static enum pg_status discover_plugin(struct ctx *c, struct pg_err *err)
         return pg_err_set(err, PG_ERR_UNSUPPORTED,
                           "aws signer signatures are refused by configuration (aws_signer = off)");
     }
-    if (strcmp(c->plugin, PG_AWSSIGNER_PLUGIN) == 0 &&
-        c->opts.aws_signer == PG_AWS_SIGNER_NATIVE) {
+    if (strcmp(c->plugin, PG_AWSSIGNER_PLUGIN) == 0 && c->opts.aws_signer == PG_AWS_SIGNER_NATIVE) {
         return use_native_aws(c, err);
     }
     plugin_options(c, &po, dir, sizeof(dir));
@@ -481,8 +461,8 @@ static void apply_verdict(struct ctx *c, const struct pg_plugin_verdict *v,
     char msg[PG_CHECK_MSG_MAX];
 
     if (v->identity == 0 && !is_skipped(c, PG_CHECK_AUTHENTICITY)) {
-        snprintf(msg, sizeof(msg), "plugin %s: the signing identity is not trusted: %s",
-                 c->plugin, v->identity_reason);
+        snprintf(msg, sizeof(msg), "plugin %s: the signing identity is not trusted: %s", c->plugin,
+                 v->identity_reason);
         record(c, PG_CHECK_AUTHENTICITY, PG_ERR_SIG_IDENTITY, msg);
     }
     if (c->is_stopped || v->revocation < 0) {

@@ -46,12 +46,6 @@ struct pg_sigverify_options {
 /* The defaults: plugins under the notation directory, 10 s, native AWS Signer. */
 void pg_sigverify_options_init(struct pg_sigverify_options *o);
 
-/*
- * Sets the options every pg_sigverify call without its own uses (copied;
- * thread-safe). Until then they are the defaults.
- */
-void pg_sigverify_set_options(const struct pg_sigverify_options *o);
-
 struct pg_check_result {
     enum pg_action action; /* what the statement asks for this check */
     int performed;         /* 0 when skipped or not reached */
@@ -89,7 +83,7 @@ struct pg_sigverify_input {
     const struct pg_descriptor *target; /* the manifest being verified */
     time_t now;
     const struct pg_deadline *deadline;         /* may be NULL */
-    const struct pg_sigverify_options *options; /* NULL: pg_sigverify_set_options's */
+    const struct pg_sigverify_options *options; /* NULL: the defaults */
 };
 
 /*

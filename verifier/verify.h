@@ -38,7 +38,7 @@ struct pg_verify_request {
     const struct pg_credentials *creds; /* may be NULL */
     const struct pg_deadline *deadline; /* may be NULL */
     size_t max_signatures;              /* 0: PG_DEFAULT_MAX_SIGNATURES */
-    /* Plugins, AWS Signer and revocation; NULL: pg_sigverify_set_options's. */
+    /* Plugins, AWS Signer and revocation; NULL: the defaults. */
     const struct pg_sigverify_options *sig_options;
     enum pg_status (*on_resolved)(void *user, const struct pg_decision *so_far, int *out_is_decided,
                                   int64_t *out_valid_until, struct pg_err *err); /* may be NULL */

@@ -601,7 +601,8 @@ static void timestamp_tokens_are_verified(void)
         const struct pg_check_result *ts;
 
         REQUIRE(open_with_tsa_for(&fx, sv[i], "\"*\""));
-        st = verify_vector(&fx, "notation-go/verifier/testdata/timestamp/sigEnv/jwsWithTimestamp.sig",
+        st = verify_vector(&fx,
+                           "notation-go/verifier/testdata/timestamp/sigEnv/jwsWithTimestamp.sig",
                            &ng_t_target, &res);
         show(&res);
         ts = &res.checks[PG_CHECK_AUTHENTIC_TIMESTAMP];
