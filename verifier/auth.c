@@ -357,9 +357,13 @@ enum pg_status pg_auth_parse_token(const unsigned char *data, size_t len, char *
     const json_t *tok;
     enum pg_status rc;
 
-    rc = pg_jsonutil_parse(data, len, "token endpoint reply", &root, err);
-    if (rc != PG_OK) {
-        return rc;
+    /* Not pg_jsonutil_parse: jansson's error text quotes the bytes near the
+     * fault, which here may be the token itself. */
+    root = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return pg_err_set(err, PG_ERR_PARSE,
+                          "token endpoint reply of %zu bytes is not a JSON object", len);
     }
     tok = json_object_get(root, "token");
     if (!json_is_string(tok) || json_string_length(tok) == 0) {
