@@ -9,7 +9,7 @@ fail=0
 for t in "$build"/tests/test-*; do
     [ -x "$t" ] || continue
     name=$(basename "$t")
-    if ! PG_VECTORS=${PG_VECTORS:-$(grep -m1 '^PG_VECTORS:' "$build/CMakeCache.txt" | cut -d= -f2-)} \
+    if ! PG_VECTORS=${PG_VECTORS:-$PWD/tests/vectors} \
         PG_SOURCE_DIR=$PWD PG_BUILD_DIR=$PWD/$build PG_UNDER_VALGRIND=1 \
         valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
         --show-leak-kinds=definite,indirect --track-fds=no "$t" >"$build/valgrind-$name.log" 2>&1; then

@@ -15,7 +15,7 @@
 PG_SKIP_CODE=77
 PG_SOURCE_DIR=${PG_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 PG_BUILD_DIR=${PG_BUILD_DIR:-$PG_SOURCE_DIR/build}
-PG_VECTORS=${PG_VECTORS:-$PG_SOURCE_DIR/../shared/notary-vectors}
+PG_VECTORS=${PG_VECTORS:-$PG_SOURCE_DIR/tests/vectors}
 PG_PULLGATE=${PG_PULLGATE:-$PG_BUILD_DIR/pullgate}
 PG_CRI=${PG_CRI:-$PG_BUILD_DIR/tests/pg-cri}
 PG_PUSH=${PG_PUSH:-$PG_BUILD_DIR/tests/pg-push}

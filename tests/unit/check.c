@@ -47,11 +47,15 @@ int pg_check_done(void)
 char *pg_check_vector(const char *rel)
 {
     const char *base = getenv("PG_VECTORS");
+    const char *src = getenv("PG_SOURCE_DIR");
 
-    if (base == NULL || base[0] == '\0') {
-        return NULL;
+    if (base != NULL && base[0] != '\0') {
+        return pg_asprintf("%s/%s", base, rel);
     }
-    return pg_asprintf("%s/%s", base, rel);
+    if (src != NULL && src[0] != '\0') {
+        return pg_asprintf("%s/tests/vectors/%s", src, rel);
+    }
+    return NULL;
 }
 
 unsigned char *pg_check_read_file(const char *path, size_t *out_len)
