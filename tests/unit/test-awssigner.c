@@ -305,9 +305,9 @@ static void arns_match_as_the_plugin_matches(void)
 {
     CHECK(pg_awssigner_identity_matches(PROFILE_ARN, VERSION_ARN));
     CHECK(pg_awssigner_identity_matches(VERSION_ARN, VERSION_ARN));
-    CHECK(pg_awssigner_identity_matches(
-              "ARN:AWS:signer:US-EAST-1:" ACCOUNT ":/signing-profiles/ONPREM" + 0, VERSION_ARN) ==
-          0); /* "arn:" must be lower case */
+    /* "arn:" must be lower case */
+    CHECK(!pg_awssigner_identity_matches(
+        "ARN:AWS:signer:US-EAST-1:" ACCOUNT ":/signing-profiles/ONPREM", VERSION_ARN));
     CHECK(pg_awssigner_identity_matches(
         "arn:aws:signer:US-EAST-1:" ACCOUNT ":/signing-profiles/OnPrem", VERSION_ARN));
     CHECK(!pg_awssigner_identity_matches("arn:aws:signer:us-east-1:444455556666:/signing-profiles/"
