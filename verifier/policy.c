@@ -9,12 +9,14 @@
  */
 #include "policy.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -687,12 +689,29 @@ static int is_lower_alnum(char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-/* label(.label)*(:port)? where a label is alphanumerics and inner hyphens. */
+/* "[hex:hex...]", the bracketed IPv6 host of a reference; returns its length or 0. */
+static size_t ipv6_host_len(const char *s, size_t n)
+{
+    size_t i = 1;
+
+    if (n < 3 || s[0] != '[') {
+        return 0;
+    }
+    while (i < n && (isxdigit((unsigned char)s[i]) || s[i] == ':')) {
+        i++;
+    }
+    return i > 1 && i < n && s[i] == ']' ? i + 1 : 0;
+}
+
+/*
+ * label(.label)*(:port)? where a label is alphanumerics and inner hyphens, or
+ * a bracketed IPv6 address with an optional port.
+ */
 static int is_domain(const char *s, size_t n)
 {
-    size_t i = 0;
+    size_t i = ipv6_host_len(s, n);
 
-    for (;;) {
+    while (i == 0 || s[i - 1] == '.') {
         size_t start = i;
 
         while (i < n && (is_alnum(s[i]) || s[i] == '-')) {
@@ -703,9 +722,7 @@ static int is_domain(const char *s, size_t n)
         }
         if (i < n && s[i] == '.') {
             i++;
-            continue;
         }
-        break;
     }
     if (i < n && s[i] == ':') {
         size_t start = ++i;
@@ -1136,10 +1153,68 @@ static int has_scope(const struct pg_statement *st, const char *scope)
     return 0;
 }
 
+/* The length of a registry host without a default ":443" port. */
+static size_t host_len_without_default_port(const char *s, size_t n)
+{
+    return n > 4 && memcmp(s + n - 4, ":443", 4) == 0 ? n - 4 : n;
+}
+
+/*
+ * Whether scope and repository name the same repository of the same registry
+ * once the registry is read as a host name is: without case, and with ":443"
+ * the same as no port. The path is compared exactly.
+ */
+static int same_repository(const char *scope, const char *repository)
+{
+    const char *s_slash = strchr(scope, '/');
+    const char *r_slash = strchr(repository, '/');
+    size_t s_host;
+    size_t r_host;
+
+    if (s_slash == NULL || r_slash == NULL || strcmp(s_slash, r_slash) != 0) {
+        return 0;
+    }
+    s_host = host_len_without_default_port(scope, (size_t)(s_slash - scope));
+    r_host = host_len_without_default_port(repository, (size_t)(r_slash - repository));
+    return s_host == r_host && strncasecmp(scope, repository, s_host) == 0;
+}
+
+/*
+ * The one statement with a scope that names repository as a host name, not
+ * as a string; NULL when none. Two such statements make the choice
+ * ambiguous, which is refused.
+ */
+static const struct pg_statement *select_equivalent(const struct pg_policy *policy,
+                                                    const char *repository, int *out_ambiguous)
+{
+    const struct pg_statement *found = NULL;
+    size_t i;
+    size_t j;
+
+    *out_ambiguous = 0;
+    for (i = 0; i < policy->n; i++) {
+        const struct pg_statement *st = &policy->statements[i];
+
+        for (j = 0; j < st->n_scopes; j++) {
+            if (strcmp(st->scopes[j], "*") == 0 || !same_repository(st->scopes[j], repository)) {
+                continue;
+            }
+            if (found != NULL && found != st) {
+                *out_ambiguous = 1;
+                return NULL;
+            }
+            found = st;
+        }
+    }
+    return found;
+}
+
 const struct pg_statement *pg_policy_select(const struct pg_policy *policy, const char *repository,
                                             struct pg_err *err)
 {
     const struct pg_statement *wildcard = NULL;
+    const struct pg_statement *equivalent;
+    int is_ambiguous;
     char e1[ESC];
     size_t i;
 
@@ -1160,6 +1235,20 @@ const struct pg_statement *pg_policy_select(const struct pg_policy *policy, cons
         } else if (has_scope(st, repository)) {
             return st;
         }
+    }
+    /* LOCALHOST:5000/app and host:443/app reach the registries that
+     * localhost:5000/app and host/app name: a pod cannot step around a
+     * statement by spelling its registry differently. */
+    equivalent = select_equivalent(policy, repository, &is_ambiguous);
+    if (equivalent != NULL) {
+        return equivalent;
+    }
+    if (is_ambiguous) {
+        pg_err_set(err, PG_ERR_NO_STATEMENT,
+                   "repository \"%s\" is named by the registry scopes of more than one "
+                   "statement once host names are compared without case and default port",
+                   esc(e1, repository));
+        return NULL;
     }
     if (wildcard == NULL) {
         pg_err_set(err, PG_ERR_NO_STATEMENT,

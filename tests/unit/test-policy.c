@@ -241,6 +241,64 @@ static void exact_scope_beats_wildcard(void)
     pg_policy_free(p);
 }
 
+#define SKIP_STATEMENT(name, scope)                                                                \
+    "{\"name\":\"" name "\",\"registryScopes\":[\"" scope "\"],"                                   \
+    "\"signatureVerification\":{\"level\":\"skip\"}}"
+
+static const char host_spelling_doc[] =
+    "{\"version\":\"1.0\",\"trustPolicies\":[" SKIP_STATEMENT("prod", "reg.example/app") "," SKIP_STATEMENT(
+        "local",
+        "localhost:5000/app") "," SKIP_STATEMENT("v6",
+                                                 "[::1]:5000/app") "," SKIP_STATEMENT("rest",
+                                                                                      "*") "]}";
+
+static const char *selected(const struct pg_policy *p, const char *repository)
+{
+    struct pg_err err;
+    const struct pg_statement *st;
+
+    pg_err_init(&err);
+    st = pg_policy_select(p, repository, &err);
+    return st != NULL ? st->name : pg_status_name(err.status);
+}
+
+static void registry_spelled_differently_selects_the_same_statement(void)
+{
+    struct pg_policy *p = NULL;
+    struct pg_err err;
+
+    REQUIRE(parse_str(host_spelling_doc, &p, &err) == PG_OK);
+    CHECK(strcmp(selected(p, "reg.example/app"), "prod") == 0);
+    CHECK(strcmp(selected(p, "REG.Example/app"), "prod") == 0);
+    CHECK(strcmp(selected(p, "reg.example:443/app"), "prod") == 0);
+    CHECK(strcmp(selected(p, "LOCALHOST:5000/app"), "local") == 0);
+    CHECK(strcmp(selected(p, "[::1]:5000/app"), "v6") == 0);
+    /* other ports, other hosts and other paths stay other repositories */
+    CHECK(strcmp(selected(p, "reg.example:8443/app"), "rest") == 0);
+    CHECK(strcmp(selected(p, "localhost/app"), "rest") == 0);
+    CHECK(strcmp(selected(p, "reg.example/app/sub"), "rest") == 0);
+    CHECK(strcmp(selected(p, "reg.example.evil/app"), "rest") == 0);
+    pg_policy_free(p);
+}
+
+static void two_statements_for_one_registry_spelling_are_refused(void)
+{
+    static const char doc[] = "{\"version\":\"1.0\",\"trustPolicies\":[" SKIP_STATEMENT(
+        "a",
+        "reg.example/app") "," SKIP_STATEMENT("b",
+                                              "reg.example:443/app") "," SKIP_STATEMENT("rest",
+                                                                                        "*") "]}";
+    struct pg_policy *p = NULL;
+    struct pg_err err;
+
+    REQUIRE(parse_str(doc, &p, &err) == PG_OK);
+    /* an exact scope still decides, as notation decides */
+    CHECK(strcmp(selected(p, "reg.example/app"), "a") == 0);
+    CHECK(strcmp(selected(p, "reg.example:443/app"), "b") == 0);
+    CHECK(strcmp(selected(p, "REG.example/app"), pg_status_name(PG_ERR_NO_STATEMENT)) == 0);
+    pg_policy_free(p);
+}
+
 static void repository_without_statement_is_refused(void)
 {
     struct pg_policy *p = NULL;
@@ -670,6 +728,10 @@ int main(void)
     PG_RUN("the NG-A policy is valid and selects its statement for its repository",
            ng_a_policy_selects_its_statement);
     PG_RUN("an exact registry scope wins over the wildcard statement", exact_scope_beats_wildcard);
+    PG_RUN("a registry spelled with other case or :443 selects the same statement",
+           registry_spelled_differently_selects_the_same_statement);
+    PG_RUN("two statements naming one registry in different spellings are refused",
+           two_statements_for_one_registry_spelling_are_refused);
     PG_RUN("a repository no statement covers gets no statement",
            repository_without_statement_is_refused);
     PG_RUN("levels map to notation's actions table", levels_map_to_the_actions_table);
