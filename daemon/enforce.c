@@ -110,15 +110,30 @@ static enum pg_status decode_request(const unsigned char *msg, size_t len, struc
 {
     Runtime__V1__PullImageRequest *req;
     Runtime__V1__AuthConfig *a;
+    const uint8_t *raw_image = NULL;
+    size_t raw_len = 0;
+
+    enum pg_status rc;
 
     /* runtime.v1 and runtime.v1alpha2 share this message's wire format. */
     req = runtime__v1__pull_image_request__unpack(NULL, len, msg);
     if (req == NULL) {
         return pg_err_set(err, PG_ERR_PARSE, "malformed PullImageRequest of %zu bytes", len);
     }
+    /* The image exactly once, as the rewrite reads it, and no NUL in it:
+     * a C string would end there and name another image than the bytes. */
+    rc = pg_wire_find_string(msg, len, 1, 1, &raw_image, &raw_len, err);
+    if (rc != PG_OK) {
+        runtime__v1__pull_image_request__free_unpacked(req, NULL);
+        return rc;
+    }
     if (req->image == NULL || req->image->image == NULL || req->image->image[0] == '\0') {
         runtime__v1__pull_image_request__free_unpacked(req, NULL);
         return pg_err_set(err, PG_ERR_REFERENCE, "PullImageRequest names no image");
+    }
+    if (raw_image == NULL || strlen(req->image->image) != raw_len) {
+        runtime__v1__pull_image_request__free_unpacked(req, NULL);
+        return pg_err_set(err, PG_ERR_REFERENCE, "image name in PullImageRequest has a NUL byte");
     }
     out->image = pg_strdup(req->image->image);
     a = req->auth;

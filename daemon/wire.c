@@ -135,6 +135,52 @@ static enum pg_status rebuild_inner(const uint8_t *msg, size_t len, uint32_t inn
     return PG_OK;
 }
 
+/* The one length-delimited field `number` of msg; *out_found is 0 when absent. */
+static enum pg_status find_single(const uint8_t *msg, size_t len, uint32_t number,
+                                  struct field *out, int *out_found, struct pg_err *err)
+{
+    const uint8_t *p = msg;
+    const uint8_t *end = msg + len;
+    int found = 0;
+    struct field f;
+
+    while (p < end) {
+        if (next_field(&p, end, &f) != 0) {
+            return pg_err_set(err, PG_ERR_PARSE, "malformed protobuf message");
+        }
+        if (f.number != number) {
+            continue;
+        }
+        if (found++ || f.type != WT_LEN) {
+            return pg_err_set(err, PG_ERR_PARSE,
+                              "field %u appears more than once or with the wrong wire type",
+                              (unsigned)number);
+        }
+        *out = f;
+    }
+    *out_found = found;
+    return PG_OK;
+}
+
+enum pg_status pg_wire_find_string(const uint8_t *msg, size_t len, uint32_t outer, uint32_t inner,
+                                   const uint8_t **out_value, size_t *out_len, struct pg_err *err)
+{
+    struct field f;
+    int found = 0;
+    enum pg_status rc;
+
+    rc = find_single(msg, len, outer, &f, &found, err);
+    if (rc == PG_OK && found) {
+        rc = find_single(f.value, f.value_len, inner, &f, &found, err);
+    }
+    if (rc != PG_OK) {
+        return rc;
+    }
+    *out_value = found ? f.value : NULL;
+    *out_len = found ? f.value_len : 0;
+    return PG_OK;
+}
+
 enum pg_status pg_wire_replace_string(const uint8_t *msg, size_t len, uint32_t outer,
                                       uint32_t inner, const char *value, uint8_t **out,
                                       size_t *out_len, struct pg_err *err)

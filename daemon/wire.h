@@ -23,4 +23,13 @@ enum pg_status pg_wire_replace_string(const uint8_t *msg, size_t len, uint32_t o
                                       uint32_t inner, const char *value, uint8_t **out,
                                       size_t *out_len, struct pg_err *err);
 
+/*
+ * Finds the string field `inner` of the sub-message `outer` of msg, as
+ * pg_wire_replace_string reads it: *out_value points into msg (NULL when
+ * absent) and *out_len is its length in bytes, NUL bytes included. A field
+ * present more than once is refused (PG_ERR_PARSE).
+ */
+enum pg_status pg_wire_find_string(const uint8_t *msg, size_t len, uint32_t outer, uint32_t inner,
+                                   const uint8_t **out_value, size_t *out_len, struct pg_err *err);
+
 #endif

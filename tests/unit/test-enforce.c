@@ -276,29 +276,14 @@ struct pull {
     char image[256]; /* as forwarded when rewritten */
 };
 
-/* Runs the pre-hook on a PullImage for image, with basic credentials if user. */
-static struct pull pull(const char *repo_tag, const char *user, const char *pass)
+/* Runs the pre-hook on the PullImageRequest bytes buf. */
+static struct pull pull_bytes(const unsigned char *buf, size_t n)
 {
-    Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
-    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-    Runtime__V1__AuthConfig auth = RUNTIME__V1__AUTH_CONFIG__INIT;
     struct pg_pull_decision d;
     struct pg_pull_ctx ctx;
     atomic_int cancelled = 0;
     struct pull res;
-    char image[256];
-    unsigned char buf[1024];
-    size_t n;
 
-    snprintf(image, sizeof(image), "%s/%s", g_fx.host1, repo_tag);
-    spec.image = image;
-    req.image = &spec;
-    if (user != NULL) {
-        auth.username = (char *)user;
-        auth.password = (char *)pass;
-        req.auth = &auth;
-    }
-    n = runtime__v1__pull_image_request__pack(&req, buf);
     memset(&ctx, 0, sizeof(ctx));
     memset(&d, 0, sizeof(d));
     memset(&res, 0, sizeof(res));
@@ -325,6 +310,26 @@ static struct pull pull(const char *repo_tag, const char *user, const char *pass
         g_hooks.release(&ctx);
     }
     return res;
+}
+
+/* Runs the pre-hook on a PullImage for image, with basic credentials if user. */
+static struct pull pull(const char *repo_tag, const char *user, const char *pass)
+{
+    Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    Runtime__V1__AuthConfig auth = RUNTIME__V1__AUTH_CONFIG__INIT;
+    char image[256];
+    unsigned char buf[1024];
+
+    snprintf(image, sizeof(image), "%s/%s", g_fx.host1, repo_tag);
+    spec.image = image;
+    req.image = &spec;
+    if (user != NULL) {
+        auth.username = (char *)user;
+        auth.password = (char *)pass;
+        req.auth = &auth;
+    }
+    return pull_bytes(buf, runtime__v1__pull_image_request__pack(&req, buf));
 }
 
 /* Requests the registry saw whose path contains part. */
@@ -393,6 +398,42 @@ static void signed_image_is_allowed_then_cached(void)
     CHECK(metric("pullgate_pulls_total{outcome=\"allow\",reason=\"ok\"}") == 2);
     CHECK(metric("pullgate_pulls_total{outcome=\"deny\",reason=\"invalid_reference\"}") == 1);
     CHECK(metric("pullgate_verification_duration_seconds_count") == 3);
+    end();
+}
+
+/* A PullImageRequest whose ImageSpec.image is the n bytes of image, NULs kept. */
+static size_t raw_request(unsigned char *buf, const char *image, size_t n, int times)
+{
+    size_t o = 0;
+
+    buf[o++] = 0x0a; /* field 1, ImageSpec */
+    buf[o++] = (unsigned char)((n + 2) * (size_t)times);
+    for (int i = 0; i < times; i++) {
+        buf[o++] = 0x0a; /* field 1, image */
+        buf[o++] = (unsigned char)n;
+        memcpy(buf + o, image, n);
+        o += n;
+    }
+    return o;
+}
+
+static void image_names_with_nul_or_twice_are_refused(void)
+{
+    unsigned char buf[512];
+    char image[200];
+    struct pull p;
+    int n;
+
+    REQUIRE(begin(g_good, PG_MODE_ENFORCE) == 0);
+    n = snprintf(image, sizeof(image), "%s/app:v1", g_fx.host1);
+    REQUIRE(n > 0 && n < 100);
+    p = pull_bytes(buf, raw_request(buf, image, (size_t)n, 1));
+    CHECK(is_pinned(&p, "app")); /* the raw form itself is accepted */
+    memcpy(image + n, "\0/../x", 7);
+    p = pull_bytes(buf, raw_request(buf, image, (size_t)n + 7, 1));
+    CHECK(p.verdict == PG_PULL_DENY && strstr(p.message, "NUL") != NULL);
+    p = pull_bytes(buf, raw_request(buf, image, (size_t)n, 2));
+    CHECK(p.verdict == PG_PULL_DENY && strstr(p.message, "more than once") != NULL);
     end();
 }
 
@@ -612,6 +653,8 @@ int main(void)
     PG_RUN("a signed image is allowed, pinned, and then answered from the cache",
            signed_image_is_allowed_then_cached);
     PG_RUN("a refusal is remembered only for the negative ttl", refusal_is_remembered_briefly);
+    PG_RUN("an image name with a NUL byte, or given twice, is refused",
+           image_names_with_nul_or_twice_are_refused);
     PG_RUN("each pull resolves the tag with its own credentials before the cache",
            each_pull_resolves_with_its_own_credentials);
     PG_RUN("concurrent pulls of one image verify it once", concurrent_pulls_verify_once);
