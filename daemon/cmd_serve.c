@@ -21,6 +21,7 @@
 #include "mem.h"
 #include "metrics.h"
 #include "proxy.h"
+#include "unixsock.h"
 
 /* What a running serve holds; the configuration is the one it started with. */
 struct server {
@@ -236,6 +237,24 @@ static int stop(struct server *sv)
     return cancelled;
 }
 
+/*
+ * The runtime may start after pullgate, so a runtime that is not there yet
+ * is no error; but an operator who typed the wrong path hears of it now.
+ */
+static void warn_if_upstream_down(const char *path)
+{
+    char esc[256];
+    int probe = pg_unixsock_probe(path);
+
+    if (probe != 0) {
+        pg_escape(esc, sizeof(esc), path, strlen(path));
+        pg_log(LOG_WARNING,
+               "serve: upstream \"%s\" does not answer (%s); every call fails with UNAVAILABLE "
+               "until it does",
+               esc, strerror(probe));
+    }
+}
+
 static int serve(const struct pg_config *cfg, const sigset_t *set, int argc, char **argv)
 {
     struct server sv = {.cfg = cfg, .argc = argc, .argv = argv};
@@ -253,6 +272,7 @@ static int serve(const struct pg_config *cfg, const sigset_t *set, int argc, cha
            cfg->listen, cfg->upstream, cfg->dry_run ? "dry-run" : "enforce", cfg->notation_dir,
            cfg->metrics_listen != NULL ? ", metrics on " : "",
            cfg->metrics_listen != NULL ? cfg->metrics_listen : "");
+    warn_if_upstream_down(cfg->upstream);
     sd_notify(0, "READY=1");
     sig = wait_signal(set, &sv);
     pg_log(LOG_INFO, "serve: %s received, draining calls for up to %d ms",

@@ -34,6 +34,7 @@
 #define RETRY_LOAD_MS 1000
 #define TAG_TIMEOUT_MS 30000
 #define LOG_VALUE_MAX 512
+#define LOG_MESSAGE_MAX (2 * PG_ERR_MSG_MAX) /* a whole message, escaped */
 
 /*
  * Everything a pull is decided under: trust, registry client and settings,
@@ -233,9 +234,9 @@ static struct generation *current(struct pg_enforcer *e, struct pg_trust **out_t
 static void log_decision(const struct generation *e, const struct pull_req *r,
                          const struct pg_decision *d, const char *outcome, int is_cached)
 {
-    char image[LOG_VALUE_MAX], msg[LOG_VALUE_MAX], pod[LOG_VALUE_MAX], stmt[LOG_VALUE_MAX];
-    char line[4 * LOG_VALUE_MAX + 256];
-    char f[9][LOG_VALUE_MAX + 32];
+    char image[LOG_VALUE_MAX], msg[LOG_MESSAGE_MAX], pod[LOG_VALUE_MAX], stmt[LOG_VALUE_MAX];
+    char line[3 * LOG_VALUE_MAX + LOG_MESSAGE_MAX + 256];
+    char f[9][LOG_MESSAGE_MAX + 32];
     const char *fields[10];
     const char *digest = d->digest != NULL ? d->digest : "";
     int prio = d->outcome == PG_OUTCOME_DENY ? LOG_WARNING : LOG_INFO;
@@ -509,6 +510,14 @@ static void post_hook(struct pg_pull_ctx *ctx, struct pg_pull_outcome *outcome)
 
     if (outcome->grpc_code != GRPC_STATUS_OK) {
         pg_metrics_add(e->metrics, PG_METRICS_UPSTREAM_ERRORS, 1);
+    }
+    if (s != NULL && outcome->grpc_code != GRPC_STATUS_OK) {
+        char details[LOG_VALUE_MAX];
+
+        /* The decision line said allow; say that the runtime then failed. */
+        pg_escape(details, sizeof(details), outcome->details, outcome->details_len);
+        pg_log(LOG_WARNING, "pull of verified %s failed in the runtime: code %d: %s", s->pinned,
+               outcome->grpc_code, details);
     }
     if (s == NULL || s->tag_name == NULL || outcome->grpc_code != GRPC_STATUS_OK) {
         return;

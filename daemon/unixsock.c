@@ -16,13 +16,32 @@
 
 #define ESC_MAX 256
 
+int pg_unixsock_probe(const char *path)
+{
+    struct sockaddr_un sa;
+    int fd;
+    int rc;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        return ENAMETOOLONG;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return errno;
+    }
+    rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : errno;
+    close(fd);
+    return rc;
+}
+
 enum pg_status pg_unixsock_clear_stale(const char *path, const char *what, struct pg_err *err)
 {
     char esc[ESC_MAX];
-    struct sockaddr_un sa;
     struct stat st;
-    int fd;
-    int in_use;
+    int probe;
 
     pg_escape(esc, sizeof(esc), path, strlen(path));
     if (lstat(path, &st) != 0) {
@@ -31,19 +50,11 @@ enum pg_status pg_unixsock_clear_stale(const char *path, const char *what, struc
     if (!S_ISSOCK(st.st_mode)) {
         return pg_err_set(err, PG_ERR_CONFIG, "%s \"%s\" exists and is not a socket", what, esc);
     }
-    if (strlen(path) >= sizeof(sa.sun_path)) {
+    probe = pg_unixsock_probe(path);
+    if (probe == ENAMETOOLONG) {
         return pg_err_set(err, PG_ERR_CONFIG, "%s \"%s\" is too long for a socket", what, esc);
     }
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return pg_err_set(err, PG_ERR_IO, "socket: %s", strerror(errno));
-    }
-    in_use = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    if (in_use) {
+    if (probe == 0) {
         return pg_err_set(err, PG_ERR_CONFIG, "%s \"%s\" is in use by another process", what, esc);
     }
     if (unlink(path) != 0 && errno != ENOENT) {

@@ -7,7 +7,8 @@
 # directory, 2 for bad flags; the output loads back as a file; the shipped
 # systemd/pullgate.conf lists every key at its true default; the keys printed,
 # documented in docs/configuration.md and listed in pullgate.conf are the
-# same. Also `pullgate serve` refusing a missing --config file.
+# same. Also `pullgate serve` refusing a missing --config file, and warning
+# when its upstream does not answer.
 set -u
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -142,5 +143,18 @@ doc_defaults_match()
     done < <(settings "$PG_TMP/defaults.out")
 }
 pg_check "the defaults in docs/configuration.md are pullgate's" doc_defaults_match
+
+# serve with an upstream nobody answers on starts (the runtime may come
+# later) but says so, naming the path.
+mkdir -p "$PG_TMP/run/pullgate"
+pg_spawn serve-no-upstream "$PG_PULLGATE" serve --config /dev/null "${OK_ARGS[@]}"
+serve_pid=$PG_LAST_PID
+pg_wait_proc "$serve_pid" 30 "pullgate serve without upstream" \
+    test -S "$PG_TMP/run/pullgate/pullgate.sock"
+pg_check "serve warns that its upstream does not answer" \
+    grep -qF "upstream \"$PG_TMP/run/containerd/containerd.sock\" does not answer" \
+    "$PG_TMP/serve-no-upstream.log"
+kill -TERM "$serve_pid"
+pg_check "serve without upstream exits 0 on SIGTERM" wait "$serve_pid"
 
 pg_finish
