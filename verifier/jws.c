@@ -160,6 +160,11 @@ char *pg_jws_format_time(int64_t sec, char *buf, size_t len)
     return buf;
 }
 
+int pg_jws_time_is_set(const struct pg_jws_time *t)
+{
+    return t->is_present && !(t->sec == PG_JWS_ZERO_TIME_SEC && t->nsec == 0);
+}
+
 /* 1 when a is strictly after b. */
 static int time_after(const struct pg_jws_time *a, const struct pg_jws_time *b)
 {
@@ -617,7 +622,7 @@ static int crit_entry_allowed(const struct pg_jws *jws, const char *name,
         return 1;
     }
     if (strcmp(name, PG_JWS_EXPIRY) == 0) {
-        return jws->expiry.is_present;
+        return pg_jws_time_is_set(&jws->expiry); /* a zero expiry counts as absent */
     }
     if (strcmp(name, PG_JWS_AUTHENTIC_TIME) == 0) {
         return scheme == PG_SCHEME_SIGNING_AUTHORITY;
@@ -650,12 +655,12 @@ static enum pg_status check_crit(const struct pg_jws *jws, enum pg_signing_schem
         }
     }
     if (!crit_lists(jws, PG_JWS_SCHEME) ||
-        (jws->expiry.is_present && !crit_lists(jws, PG_JWS_EXPIRY)) ||
+        (pg_jws_time_is_set(&jws->expiry) && !crit_lists(jws, PG_JWS_EXPIRY)) ||
         (scheme == PG_SCHEME_SIGNING_AUTHORITY && !crit_lists(jws, PG_JWS_AUTHENTIC_TIME))) {
         return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
                           "crit does not list every attribute that must be critical (" PG_JWS_SCHEME
                           "%s%s)",
-                          jws->expiry.is_present ? ", " PG_JWS_EXPIRY : "",
+                          pg_jws_time_is_set(&jws->expiry) ? ", " PG_JWS_EXPIRY : "",
                           scheme == PG_SCHEME_SIGNING_AUTHORITY ? ", " PG_JWS_AUTHENTIC_TIME : "");
     }
     return PG_OK;
@@ -680,7 +685,14 @@ enum pg_status pg_jws_check_header(const struct pg_jws *jws, enum pg_signing_sch
     }
     signed_at =
         scheme == PG_SCHEME_SIGNING_AUTHORITY ? &jws->authentic_signing_time : &jws->signing_time;
-    if (jws->expiry.is_present && !time_after(&jws->expiry, signed_at)) {
+    if (!pg_jws_time_is_set(signed_at)) {
+        return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
+                          "%s is the zero time 0001-01-01T00:00:00Z, which notation reads as "
+                          "no signing time",
+                          scheme == PG_SCHEME_SIGNING_AUTHORITY ? PG_JWS_AUTHENTIC_TIME
+                                                                : PG_JWS_SIGNING_TIME);
+    }
+    if (pg_jws_time_is_set(&jws->expiry) && !time_after(&jws->expiry, signed_at)) {
         char a[32];
         char b[32];
 

@@ -46,6 +46,15 @@ struct pg_jws_time {
     int32_t nsec;
 };
 
+/* Go's zero time, 0001-01-01T00:00:00Z, in Unix seconds. */
+#define PG_JWS_ZERO_TIME_SEC (-62135596800LL)
+
+/*
+ * Whether t is present and not Go's zero time: notation reads a signing
+ * time or expiry of 0001-01-01T00:00:00Z as absent (time.Time.IsZero).
+ */
+int pg_jws_time_is_set(const struct pg_jws_time *t);
+
 /* A protected header member that is not one of the seven system names. */
 struct pg_jws_attr {
     const char *name; /* borrowed from pg_jws.header */

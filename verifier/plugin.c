@@ -837,7 +837,7 @@ static void format_time(const struct pg_jws_time *t, char *buf, size_t len)
     char frac[16] = "";
     int32_t ns = t->nsec;
 
-    if (!t->is_present) {
+    if (!pg_jws_time_is_set(t)) {
         snprintf(buf, len, "%s", ZERO_TIME);
         return;
     }

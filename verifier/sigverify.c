@@ -585,7 +585,8 @@ static void check_expiry(struct ctx *c)
     if (is_skipped(c, PG_CHECK_EXPIRY)) {
         return;
     }
-    if (exp->is_present && (now > exp->sec || (now == exp->sec && exp->nsec == 0))) {
+    /* a zero expiry (0001-01-01T00:00:00Z) is no expiry, as in notation */
+    if (pg_jws_time_is_set(exp) && (now > exp->sec || (now == exp->sec && exp->nsec == 0))) {
         char msg[PG_CHECK_MSG_MAX];
         char when[32];
 
@@ -798,7 +799,7 @@ static enum pg_status check_target(const struct ctx *c, struct pg_err *err)
 
 static int64_t compute_valid_until(const struct ctx *c)
 {
-    int64_t until = c->jws->expiry.is_present ? c->jws->expiry.sec : 0;
+    int64_t until = pg_jws_time_is_set(&c->jws->expiry) ? c->jws->expiry.sec : 0;
     int i;
 
     for (i = 0; c->scheme == PG_SCHEME_X509 && i < sk_X509_num(c->chain); i++) {

@@ -328,7 +328,8 @@ static void cb_head(struct cb *b, unsigned major, uint64_t v)
     int w = v < 24 ? 0 : (v <= 0xff ? 1 : (v <= 0xffff ? 2 : (v <= 0xffffffffu ? 4 : 8)));
     int i;
 
-    cb_byte(b, (major << 5) | (w == 0 ? (unsigned)v : (w == 1 ? 24u : (w == 2 ? 25u : 26u))));
+    cb_byte(b, (major << 5) |
+                   (w == 0 ? (unsigned)v : (w == 1 ? 24u : (w == 2 ? 25u : (w == 4 ? 26u : 27u)))));
     for (i = w - 1; i >= 0; i--) {
         cb_byte(b, (unsigned)(v >> (8 * i)) & 0xffu);
     }
@@ -369,6 +370,7 @@ struct spec {
     int is_float_time;
     int has_other_time; /* the other scheme's time as well */
     int64_t expiry;     /* 0: none */
+    int64_t signed_at;  /* the scheme's signing time; 0: SIGNED_2025 */
     int is_expiry_noncrit;
     const char *crit_extra; /* a further crit text entry */
     int64_t crit_int_extra; /* a further crit integer entry, 0: none */
@@ -564,7 +566,7 @@ static void put_protected(struct cb *b, const struct spec *sp, const struct sign
     cb_tstr(b, sp->is_sa ? "notary.x509.signingAuthority" : "notary.x509");
     put_time(b, sp,
              sp->is_sa ? "io.cncf.notary.authenticSigningTime" : "io.cncf.notary.signingTime",
-             SIGNED_2025);
+             sp->signed_at != 0 ? sp->signed_at : SIGNED_2025);
     if (sp->has_other_time) {
         put_time(b, sp,
                  sp->is_sa ? "io.cncf.notary.signingTime" : "io.cncf.notary.authenticSigningTime",
@@ -794,6 +796,15 @@ static const struct tamper tampers[] = {
      PG_ERR_UNSUPPORTED,
      "label 100"},
     {"expired signature", {.expiry = SIGNED_2025 + 10}, PG_ERR_SIG_EXPIRED, "expired"},
+    {"zero signing time (Go's 0001-01-01T00:00:00Z)",
+     {.signed_at = PG_JWS_ZERO_TIME_SEC},
+     PG_ERR_SIG_INTEGRITY,
+     "zero time"},
+    {"zero authentic signing time",
+     {.is_sa = 1, .signed_at = PG_JWS_ZERO_TIME_SEC},
+     PG_ERR_SIG_INTEGRITY,
+     "zero time"},
+    {"a critical zero expiry is no expiry", {.expiry = PG_JWS_ZERO_TIME_SEC}, PG_OK, NULL},
     {"non-critical attributes are accepted", {.ext = "com.example.n", .int_ext = 100}, PG_OK, NULL},
     {"a tag 1 float time is accepted", {.is_float_time = 1}, PG_OK, NULL},
     {"the other scheme's time is ignored", {.has_other_time = 1}, PG_OK, NULL},

@@ -216,6 +216,10 @@ static void good_headers_pass(void)
                         ",\"io.cncf.notary.signingTime\":\"2022-04-06T07:01:20.123+02:00\","
                         "\"x\":1,\"crit\":[\"io.cncf.notary.signingScheme\",\"x\"]}",
                         NULL, &err) == PG_OK);
+    /* Go's zero time as expiry means none: it need not be critical nor after the signing time. */
+    CHECK(header_status("{\"alg\":\"PS256\"," CTY "," X509_SCHEME "," ST
+                        ",\"io.cncf.notary.expiry\":\"0001-01-01T00:00:00Z\"," CRIT_S "}",
+                        NULL, &err) == PG_OK);
 }
 
 struct bad_header {
@@ -259,6 +263,20 @@ static const struct bad_header bad_headers[] = {
     {"{\"alg\":\"RS256\"," CTY "," X509_SCHEME "," ST "," CRIT_S "}", "not allowed"},
     {"{\"alg\":\"none\"," CTY "," X509_SCHEME "," ST "," CRIT_S "}", "not allowed"},
     {"{" CTY "," X509_SCHEME "," ST "," CRIT_S "}", "no alg"},
+    /* Go's zero time is no signing time for notation, also written with an offset */
+    {"{\"alg\":\"PS256\"," CTY "," X509_SCHEME
+     ",\"io.cncf.notary.signingTime\":\"0001-01-01T00:00:00Z\"," CRIT_S "}",
+     "zero time"},
+    {"{\"alg\":\"PS256\"," CTY "," X509_SCHEME
+     ",\"io.cncf.notary.signingTime\":\"0001-01-01T01:00:00+01:00\"," CRIT_S "}",
+     "zero time"},
+    {"{\"alg\":\"ES384\"," CTY "," SA_SCHEME
+     ",\"io.cncf.notary.authenticSigningTime\":\"0001-01-01T00:00:00Z\"," CRIT_SA "}",
+     "zero time"},
+    /* a zero expiry is no expiry, so crit may not list it */
+    {"{\"alg\":\"PS256\"," CTY "," X509_SCHEME "," ST
+     ",\"io.cncf.notary.expiry\":\"0001-01-01T00:00:00Z\"," CRIT_SE "}",
+     "crit lists"},
 };
 
 static void bad_headers_fail(void)

@@ -856,6 +856,14 @@ static const struct tamper tampers[] = {
      ",\"io.cncf.notary.expiry\":\"2024-12-31T23:59:59Z\",\"crit\":[\"io.cncf.notary."
      "signingScheme\",\"io.cncf.notary.expiry\"]}",
      PG_ERR_SIG_INTEGRITY, "not after"},
+    {"zero signing time",
+     "{\"alg\":\"PS256\"," CTY "," X509_HDR ",\"io.cncf.notary.signingTime\":"
+     "\"0001-01-01T00:00:00Z\"," CRIT_S "}",
+     PG_ERR_SIG_INTEGRITY, "zero time"},
+    {"zero expiry, not critical, is no expiry",
+     "{\"alg\":\"PS256\"," CTY "," X509_HDR "," SIGNED_2025
+     ",\"io.cncf.notary.expiry\":\"0001-01-01T00:00:00Z\"," CRIT_S "}",
+     PG_OK, NULL},
     {"non-critical unknown attribute is accepted",
      "{\"alg\":\"PS256\"," CTY "," X509_HDR "," SIGNED_2025 "," CRIT_S ",\"com.example.n\":1}",
      PG_OK, NULL},
