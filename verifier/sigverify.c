@@ -598,8 +598,12 @@ static void check_expiry(struct ctx *c)
     record(c, PG_CHECK_EXPIRY, PG_OK, "");
 }
 
-/* Every chain certificate must be valid at t. */
-static enum pg_status chain_valid_at(const struct ctx *c, int64_t t, const char *what,
+/*
+ * Every chain certificate must be valid at t plus nsec nanoseconds: a
+ * fraction past a certificate's last second is after its notAfter, as in
+ * Go's time comparisons.
+ */
+static enum pg_status chain_valid_at(const struct ctx *c, int64_t t, int32_t nsec, const char *what,
                                      struct pg_err *err)
 {
     char subject[PG_X509_SUBJECT_MAX];
@@ -611,7 +615,7 @@ static enum pg_status chain_valid_at(const struct ctx *c, int64_t t, const char 
     for (i = 0; i < sk_X509_num(c->chain); i++) {
         X509 *x = chain_cert(c, i);
 
-        if (!pg_x509_valid_at(x, (time_t)t)) {
+        if (!pg_x509_valid_at(x, (time_t)t) || (nsec > 0 && !pg_x509_valid_at(x, (time_t)t + 1))) {
             return pg_err_set(
                 err, PG_ERR_SIG_TIMESTAMP,
                 "certificate %s of the signature's chain is not valid at %s %s (valid from %s "
@@ -706,7 +710,7 @@ static enum pg_status check_timestamp_x509(struct ctx *c, struct pg_err *err)
     if (is_wanted) {
         return verify_timestamp(c, err);
     }
-    return chain_valid_at(c, now, "the time of verification", err);
+    return chain_valid_at(c, now, 0, "the time of verification", err);
 }
 
 static void check_authentic_timestamp(struct ctx *c)
@@ -719,8 +723,9 @@ static void check_authentic_timestamp(struct ctx *c)
     }
     pg_err_init(&err);
     if (c->scheme == PG_SCHEME_SIGNING_AUTHORITY) {
-        rc = chain_valid_at(c, c->jws->authentic_signing_time.sec, "the authentic signing time",
-                            &err);
+        rc =
+            chain_valid_at(c, c->jws->authentic_signing_time.sec,
+                           c->jws->authentic_signing_time.nsec, "the authentic signing time", &err);
     } else {
         rc = check_timestamp_x509(c, &err);
     }

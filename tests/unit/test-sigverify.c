@@ -760,6 +760,41 @@ static int open_n_base(struct fixture *fx, const char *anchor_rel)
     return ok;
 }
 
+/* SA: e2e.crt is valid to 2122-12-19T02:43:39Z; half a second later is after it, as in Go. */
+static void sa_time_fraction_past_not_after_is_outside(void)
+{
+    static const char *const times[] = {"2122-12-19T02:43:39Z", "2122-12-19T02:43:39.5Z",
+                                        "2022-12-19T02:43:39Z", "2022-12-19T02:43:38.5Z"};
+    static const enum pg_status want[] = {PG_OK, PG_ERR_SIG_TIMESTAMP, PG_OK, PG_ERR_SIG_TIMESTAMP};
+    struct fixture fx;
+    struct signer s;
+    size_t i;
+
+    REQUIRE(signer_load(&s, E2E "localkeys/e2e.key", E2E "localkeys/e2e.crt"));
+    REQUIRE(fixture_open(&fx, "{\"level\":\"strict\"}", "\"signingAuthority:e2e\"", "\"*\"") &&
+            add_store_file(&fx, "signingAuthority/e2e", "e2e.crt", E2E "localkeys/e2e.crt") &&
+            fixture_load(&fx));
+    for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        char *hdr = pg_asprintf("{\"alg\":\"PS256\"," CTY ",\"io.cncf.notary.signingScheme\":"
+                                "\"notary.x509.signingAuthority\",\"io.cncf.notary."
+                                "authenticSigningTime\":\"%s\",\"crit\":[\"io.cncf.notary."
+                                "signingScheme\",\"io.cncf.notary.authenticSigningTime\"]}",
+                                times[i]);
+        char *env = hdr != NULL ? mint(&s, hdr, &nbase_target) : NULL;
+        struct pg_sig_result res;
+
+        REQUIRE(env != NULL);
+        CHECK(verify_text(&fx, env, &nbase_target, &res) == want[i]);
+        if (res.status != want[i]) {
+            fprintf(stderr, "    %s: %s: %s\n", times[i], pg_status_name(res.status), res.msg);
+        }
+        pg_free(env);
+        pg_free(hdr);
+    }
+    fixture_close(&fx);
+    signer_free(&s);
+}
+
 static void n_base_signature_passes(void)
 {
     struct fixture fx;
@@ -1131,6 +1166,8 @@ int main(void)
            store_load_error_is_an_authenticity_failure);
     PG_RUN("signing authority signatures only need valid certificates at signing time",
            sa_signatures_outlive_their_certificates);
+    PG_RUN("a signing authority time a fraction past a certificate's notAfter is outside it",
+           sa_time_fraction_past_not_after_is_outside);
     PG_RUN("a tsa store makes timestamps mandatory for notary.x509 signatures",
            tsa_store_makes_timestamps_mandatory);
     PG_RUN("timestamp tokens are verified up to the tsa chain's revocation",
