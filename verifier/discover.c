@@ -103,39 +103,18 @@ enum pg_status pg_discover_signatures(struct pg_registry_session *session,
     return PG_OK;
 }
 
-static enum pg_status check_config(const json_t *root, struct pg_err *err)
-{
-    const json_t *at = json_object_get(root, "artifactType");
-    const json_t *cfg_mt = json_object_get(json_object_get(root, "config"), "mediaType");
-    const char *cfg = json_is_string(cfg_mt) ? json_string_value(cfg_mt) : "";
-
-    if (at != NULL) {
-        if (!json_is_string(at) || strcmp(json_string_value(at), PG_ARTIFACT_TYPE_SIGNATURE)) {
-            return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
-                              "signature manifest artifactType is not %s",
-                              PG_ARTIFACT_TYPE_SIGNATURE);
-        }
-        if (strcmp(cfg, PG_MT_OCI_EMPTY) != 0) {
-            return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
-                              "signature manifest with artifactType needs config media type %s",
-                              PG_MT_OCI_EMPTY);
-        }
-        return PG_OK;
-    }
-    if (strcmp(cfg, PG_ARTIFACT_TYPE_SIGNATURE) != 0) {
-        return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
-                          "signature manifest without artifactType needs config media type %s",
-                          PG_ARTIFACT_TYPE_SIGNATURE);
-    }
-    return PG_OK;
-}
-
+/*
+ * As notation reads a signature manifest fetched from a registry: its
+ * layers, which must be exactly one. The manifest's own mediaType,
+ * schemaVersion, config and artifactType are not checked (notation-go's
+ * getSignatureBlobDesc does not); the binding to the image is the signed
+ * payload's.
+ */
 enum pg_status pg_discover_parse_signature_manifest(const unsigned char *data, size_t len,
                                                     struct pg_descriptor *out_layer,
                                                     struct pg_err *err)
 {
     json_t *root = NULL;
-    const json_t *mt;
     const json_t *layers;
     enum pg_status rc;
 
@@ -143,20 +122,11 @@ enum pg_status pg_discover_parse_signature_manifest(const unsigned char *data, s
     if (rc != PG_OK) {
         return rc;
     }
-    mt = json_object_get(root, "mediaType");
     layers = json_object_get(root, "layers");
-    if (!json_is_string(mt) || strcmp(json_string_value(mt), PG_MT_OCI_MANIFEST) != 0) {
-        rc = pg_err_set(err, PG_ERR_SIG_INTEGRITY, "signature manifest mediaType is not %s",
-                        PG_MT_OCI_MANIFEST);
-    } else if (!json_is_integer(json_object_get(root, "schemaVersion")) ||
-               json_integer_value(json_object_get(root, "schemaVersion")) != 2) {
-        rc = pg_err_set(err, PG_ERR_SIG_INTEGRITY, "signature manifest schemaVersion is not 2");
-    } else if (!json_is_array(layers) || json_array_size(layers) != 1) {
+    if (!json_is_array(layers) || json_array_size(layers) != 1) {
         rc = pg_err_set(err, PG_ERR_SIG_INTEGRITY,
                         "signature manifest must have exactly one layer, has %zu",
                         json_is_array(layers) ? json_array_size(layers) : 0);
-    } else {
-        rc = check_config(root, err);
     }
     if (rc == PG_OK) {
         rc = pg_jsonutil_descriptor(json_array_get(layers, 0), "signature manifest layer",
