@@ -119,21 +119,29 @@ static enum pg_status resolve_target(struct pg_registry_session *session, const 
     return PG_OK;
 }
 
-/* Fetches and verifies one signature manifest into *res. */
-static void try_signature(const struct pg_trust *trust, const struct pg_statement *st,
-                          struct pg_registry_session *session, const struct pg_descriptor *sig,
-                          const struct pg_descriptor *target, const struct pg_verify_request *req,
-                          struct pg_sig_result *res)
+/*
+ * Fetches and verifies one signature manifest into *res. A signature that
+ * cannot be retrieved (its manifest or envelope unfetchable or not of the
+ * signature form) returns its status: notation stops there and verifies no
+ * further signature.
+ */
+static enum pg_status try_signature(const struct pg_trust *trust, const struct pg_statement *st,
+                                    struct pg_registry_session *session,
+                                    const struct pg_descriptor *sig,
+                                    const struct pg_descriptor *target,
+                                    const struct pg_verify_request *req, struct pg_sig_result *res)
 {
     struct pg_blob env = {0};
     char *env_type = NULL;
     struct pg_err err;
     struct pg_sigverify_input in;
+    enum pg_status rc;
 
     pg_err_init(&err);
     memset(res, 0, sizeof(*res));
-    if (pg_discover_fetch_envelope(session, sig, &env, &env_type, &err) != PG_OK) {
-        res->status = err.status;
+    rc = pg_discover_fetch_envelope(session, sig, &env, &env_type, &err);
+    if (rc != PG_OK) {
+        res->status = rc;
         snprintf(res->msg, sizeof(res->msg), "%s", err.msg);
         goto out;
     }
@@ -151,6 +159,7 @@ static void try_signature(const struct pg_trust *trust, const struct pg_statemen
 out:
     pg_blob_clear(&env);
     pg_free(env_type);
+    return rc;
 }
 
 static enum pg_status verify_signatures(const struct pg_trust *trust, const struct pg_statement *st,
@@ -187,8 +196,15 @@ static enum pg_status verify_signatures(const struct pg_trust *trust, const stru
         if (rc != PG_OK) {
             goto out;
         }
-        try_signature(trust, st, session, &list[i], target, req, res);
+        rc = try_signature(trust, st, session, &list[i], target, req, res);
         d->n_sigs++;
+        if (rc != PG_OK) {
+            rc = pg_err_set(err, rc,
+                            "signature %s of %s@%s cannot be retrieved, so no further signature "
+                            "is verified (as notation): %s",
+                            list[i].digest, d->repository, target->digest, res->msg);
+            goto out;
+        }
         if (res->status == PG_OK) {
             d->valid_until = res->valid_until;
             rc = PG_OK;

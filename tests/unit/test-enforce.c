@@ -103,8 +103,8 @@ static json_t *file_route(const char *path, const char *ctype, const char *file,
 }
 
 /* Routes for repo: tag v1 (signed), tag unsigned, the referrers and the signature. */
-static void add_repo(json_t *routes, const char *repo, const char *sig, const char *env,
-                     const char *auth)
+static void add_repo(json_t *routes, const char *repo, const char *referrers, const char *sig,
+                     const char *env, const char *auth)
 {
     char p[256];
 
@@ -115,7 +115,7 @@ static void add_repo(json_t *routes, const char *repo, const char *sig, const ch
     snprintf(p, sizeof(p), "/v2/%s/manifests/unsigned", repo);
     json_array_append_new(routes, file_route(p, PG_MT_OCI_MANIFEST, "unsigned.json", auth));
     snprintf(p, sizeof(p), "/v2/%s/referrers/%s", repo, g_digest);
-    json_array_append_new(routes, file_route(p, PG_MT_OCI_INDEX, "referrers.json", auth));
+    json_array_append_new(routes, file_route(p, PG_MT_OCI_INDEX, referrers, auth));
     snprintf(p, sizeof(p), "/v2/%s/manifests/%s", repo, sig);
     json_array_append_new(routes, file_route(p, PG_MT_OCI_MANIFEST, "sigmanifest.json", auth));
     snprintf(p, sizeof(p), "/v2/%s/blobs/%s", repo, env);
@@ -145,10 +145,10 @@ static int make_policies(void)
 
     snprintf(policy, sizeof(policy),
              "{\"version\":\"1.0\",\"trustPolicies\":[{\"name\":\"test\","
-             "\"registryScopes\":[\"%s/app\",\"%s/priv\"],"
+             "\"registryScopes\":[\"%s/app\",\"%s/priv\",\"%s/gone\"],"
              "\"signatureVerification\":{\"level\":\"strict\"},"
              "\"trustStores\":[\"ca:test\"],\"trustedIdentities\":[\"*\"]}]}",
-             g_fx.host1, g_fx.host1);
+             g_fx.host1, g_fx.host1, g_fx.host1);
     if (make_notation_dir("good", policy, &g_good) != 0) {
         return -1;
     }
@@ -212,8 +212,19 @@ static int setup(void)
     if (write_text("referrers.json", cmd) != 0) {
         return -1;
     }
-    add_repo(routes, "app", sig, env, NULL);
-    add_repo(routes, "priv", sig, env, "user:pass");
+    /* gone: a first signature whose manifest the registry does not have */
+    snprintf(cmd, sizeof(cmd),
+             "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[{\"mediaType\":\"%s\","
+             "\"digest\":\"sha256:%064d\",\"size\":300,\"artifactType\":\"%s\"},"
+             "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%ld,\"artifactType\":\"%s\"}]}",
+             PG_MT_OCI_INDEX, PG_MT_OCI_MANIFEST, 0, MT_SIG, PG_MT_OCI_MANIFEST, sig, sig_size,
+             MT_SIG);
+    if (write_text("referrers-gone.json", cmd) != 0) {
+        return -1;
+    }
+    add_repo(routes, "app", "referrers.json", sig, env, NULL);
+    add_repo(routes, "priv", "referrers.json", sig, env, "user:pass");
+    add_repo(routes, "gone", "referrers-gone.json", sig, env, NULL);
     if (fx_start(&g_fx, routes) != 0) {
         return -1;
     }
@@ -459,6 +470,19 @@ static void refusal_is_remembered_briefly(void)
     end();
 }
 
+/* notation stops at a signature it cannot retrieve; a valid one after it is not looked at. */
+static void unretrievable_signature_stops_verification(void)
+{
+    struct pull p;
+
+    REQUIRE(begin(g_good, PG_MODE_ENFORCE) == 0);
+    p = pull("gone:v1", NULL, NULL);
+    CHECK(p.verdict == PG_PULL_DENY);
+    CHECK(strstr(p.message, "cannot be retrieved") != NULL);
+    CHECK(requests("/v2/gone/blobs/") == 0);
+    end();
+}
+
 static void each_pull_resolves_with_its_own_credentials(void)
 {
     struct pull p;
@@ -655,6 +679,8 @@ int main(void)
     PG_RUN("a refusal is remembered only for the negative ttl", refusal_is_remembered_briefly);
     PG_RUN("an image name with a NUL byte, or given twice, is refused",
            image_names_with_nul_or_twice_are_refused);
+    PG_RUN("a signature that cannot be retrieved stops verification, as in notation",
+           unretrievable_signature_stops_verification);
     PG_RUN("each pull resolves the tag with its own credentials before the cache",
            each_pull_resolves_with_its_own_credentials);
     PG_RUN("concurrent pulls of one image verify it once", concurrent_pulls_verify_once);
