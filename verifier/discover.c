@@ -105,15 +105,18 @@ enum pg_status pg_discover_signatures(struct pg_registry_session *session,
 
 /*
  * As notation reads a signature manifest fetched from a registry: its
- * layers, which must be exactly one. The manifest's own mediaType,
- * schemaVersion, config and artifactType are not checked (notation-go's
- * getSignatureBlobDesc does not); the binding to the image is the signed
- * payload's.
+ * layers (an artifact manifest's blobs), which must be exactly one. The
+ * manifest's own mediaType, schemaVersion, config and artifactType are not
+ * checked (notation-go's getSignatureBlobDesc does not); the binding to the
+ * image is the signed payload's.
  */
 enum pg_status pg_discover_parse_signature_manifest(const unsigned char *data, size_t len,
+                                                    const char *media_type,
                                                     struct pg_descriptor *out_layer,
                                                     struct pg_err *err)
 {
+    int is_artifact = media_type != NULL && strcmp(media_type, PG_MT_OCI_ARTIFACT) == 0;
+    const char *member = is_artifact ? "blobs" : "layers";
     json_t *root = NULL;
     const json_t *layers;
     enum pg_status rc;
@@ -122,10 +125,10 @@ enum pg_status pg_discover_parse_signature_manifest(const unsigned char *data, s
     if (rc != PG_OK) {
         return rc;
     }
-    layers = json_object_get(root, "layers");
+    layers = json_object_get(root, member);
     if (!json_is_array(layers) || json_array_size(layers) != 1) {
         rc = pg_err_set(err, PG_ERR_SIG_INTEGRITY,
-                        "signature manifest must have exactly one layer, has %zu",
+                        "signature manifest must have exactly one entry in %s, has %zu", member,
                         json_is_array(layers) ? json_array_size(layers) : 0);
     }
     if (rc == PG_OK) {
@@ -143,15 +146,15 @@ enum pg_status pg_discover_parse_index(const unsigned char *data, size_t len,
     return pg_jsonutil_index(data, len, "image index", out_list, out_n, NULL, err);
 }
 
-/* Not yet: signatures stored as the withdrawn OCI artifact manifest
- * (application/vnd.oci.artifact.manifest.v1+json, envelope in blobs[]) are
- * refused; no released notation writes them and registries rarely keep them. */
+/* A signature is an OCI image manifest, or the withdrawn OCI artifact
+ * manifest that notation still reads. */
 static enum pg_status check_descriptor(const struct pg_descriptor *d, struct pg_err *err)
 {
     if (d == NULL || d->media_type == NULL || !pg_ref_is_digest(d->digest)) {
         return pg_err_set(err, PG_ERR_INVALID_ARG, "invalid signature descriptor");
     }
-    if (strcmp(d->media_type, PG_MT_OCI_MANIFEST) != 0) {
+    if (strcmp(d->media_type, PG_MT_OCI_MANIFEST) != 0 &&
+        strcmp(d->media_type, PG_MT_OCI_ARTIFACT) != 0) {
         char esc[160];
 
         pg_escape(esc, sizeof(esc), d->media_type, strlen(d->media_type));
@@ -187,7 +190,8 @@ enum pg_status pg_discover_fetch_envelope(struct pg_registry_session *session,
                         sig_manifest->digest, (long long)got.size, (long long)sig_manifest->size);
     }
     if (rc == PG_OK) {
-        rc = pg_discover_parse_signature_manifest(body.data, body.len, &layer, err);
+        rc = pg_discover_parse_signature_manifest(body.data, body.len, sig_manifest->media_type,
+                                                  &layer, err);
     }
     if (rc == PG_OK) {
         rc = pg_registry_get_blob(session, &layer, 0, &env, err);

@@ -38,7 +38,10 @@ enum pg_status pg_discover_fetch_envelope(struct pg_registry_session *session,
 enum pg_status pg_discover_parse_index(const unsigned char *data, size_t len,
                                        struct pg_descriptor **out_list, size_t *out_n,
                                        struct pg_err *err);
+/* media_type is the signature descriptor's: an OCI artifact manifest keeps
+ * its envelope in "blobs", an image manifest in "layers". */
 enum pg_status pg_discover_parse_signature_manifest(const unsigned char *data, size_t len,
+                                                    const char *media_type,
                                                     struct pg_descriptor *out_layer,
                                                     struct pg_err *err);
 

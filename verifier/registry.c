@@ -33,7 +33,7 @@
 #define TAG_MAX 128
 #define MANIFEST_ACCEPT                                                                            \
     "Accept: " PG_MT_OCI_MANIFEST ", " PG_MT_OCI_INDEX ", " PG_MT_DOCKER_MANIFEST                  \
-    ", " PG_MT_DOCKER_LIST
+    ", " PG_MT_DOCKER_LIST ", " PG_MT_OCI_ARTIFACT
 
 struct pg_registry_client {
     char *ca_file;
@@ -980,7 +980,8 @@ static void media_type_of(const char *ct, char *out, size_t size)
 static int is_manifest_type(const char *mt)
 {
     return strcmp(mt, PG_MT_OCI_MANIFEST) == 0 || strcmp(mt, PG_MT_OCI_INDEX) == 0 ||
-           strcmp(mt, PG_MT_DOCKER_MANIFEST) == 0 || strcmp(mt, PG_MT_DOCKER_LIST) == 0;
+           strcmp(mt, PG_MT_DOCKER_MANIFEST) == 0 || strcmp(mt, PG_MT_DOCKER_LIST) == 0 ||
+           strcmp(mt, PG_MT_OCI_ARTIFACT) == 0;
 }
 
 static int is_tag_ok(const char *t)

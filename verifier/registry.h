@@ -24,6 +24,8 @@
 #define PG_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define PG_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define PG_MT_OCI_EMPTY "application/vnd.oci.empty.v1+json"
+/* Withdrawn from the OCI specification; early notation stored signatures so. */
+#define PG_MT_OCI_ARTIFACT "application/vnd.oci.artifact.manifest.v1+json"
 
 struct pg_registry_options {
     const char *ca_file; /* NULL: the system bundle */

@@ -29,7 +29,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pg_descriptor_list_free(list, n);
     }
     pg_err_init(&err);
-    if (pg_discover_parse_signature_manifest(data, size, &layer, &err) == PG_OK) {
+    if (pg_discover_parse_signature_manifest(data, size, PG_MT_OCI_MANIFEST, &layer, &err) ==
+        PG_OK) {
+        pg_descriptor_clear(&layer);
+    }
+    pg_err_init(&err);
+    if (pg_discover_parse_signature_manifest(data, size, PG_MT_OCI_ARTIFACT, &layer, &err) ==
+        PG_OK) {
         pg_descriptor_clear(&layer);
     }
     pg_err_init(&err);

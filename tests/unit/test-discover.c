@@ -54,16 +54,28 @@ static char *sig_manifest(char form, const char *layer_mt, const char *env_diges
         json_object_set_new(json_object_get(m, "config"), "mediaType",
                             json_string(PG_ARTIFACT_TYPE_SIGNATURE));
     }
+    if (form == 'a') { /* the withdrawn OCI artifact manifest: blobs, no config */
+        json_object_set_new(m, "mediaType", json_string(PG_MT_OCI_ARTIFACT));
+        json_object_del(m, "schemaVersion");
+        json_object_del(m, "config");
+        json_object_set(m, "blobs", layers);
+        json_object_del(m, "layers");
+    }
     s = json_dumps(m, JSON_COMPACT);
     json_decref(m);
     return s;
 }
 
+static const char *form_media_type(char form)
+{
+    return form == 'a' ? PG_MT_OCI_ARTIFACT : PG_MT_OCI_MANIFEST;
+}
+
 static enum pg_status parse_sig(const char *text, struct pg_descriptor *layer, struct pg_err *err)
 {
     pg_err_init(err);
-    return pg_discover_parse_signature_manifest((const unsigned char *)text, strlen(text), layer,
-                                                err);
+    return pg_discover_parse_signature_manifest((const unsigned char *)text, strlen(text),
+                                                PG_MT_OCI_MANIFEST, layer, err);
 }
 
 static void both_signature_manifest_forms_are_accepted(void)
@@ -98,7 +110,7 @@ static void malformed_signature_manifests_are_refused(void)
     struct pg_err err;
 
     CHECK(parse_sig(two, &layer, &err) == PG_ERR_SIG_INTEGRITY);
-    CHECK(strstr(err.msg, "exactly one layer") != NULL);
+    CHECK(strstr(err.msg, "exactly one entry in layers") != NULL);
     CHECK(parse_sig(none, &layer, &err) == PG_ERR_SIG_INTEGRITY);
     CHECK(parse_sig(bad_digest, &layer, &err) == PG_ERR_PARSE);
     CHECK(parse_sig("{\"schemaVersion\":2,\"mediaType\":\"" PG_MT_DOCKER_MANIFEST "\"}", &layer,
@@ -276,7 +288,8 @@ static void tag_schema_that_is_not_an_index_is_refused(void)
 }
 
 /* Routes serving a signature manifest (text) and the JWS vector as its envelope. */
-static json_t *envelope_routes(const char *manifest, const char *env_digest, const char *env_file)
+static json_t *envelope_routes_as(const char *mt, const char *manifest, const char *env_digest,
+                                  const char *env_file)
 {
     char *mdigest = fx_digest(manifest, strlen(manifest));
     char *mpath = pg_asprintf("/v2/app/manifests/%s", mdigest);
@@ -285,11 +298,16 @@ static json_t *envelope_routes(const char *manifest, const char *env_digest, con
     json_t *routes;
 
     json_object_set_new(blob, "body_file", json_string(env_file));
-    routes = json_pack("[o,o]", fx_route(mpath, 200, PG_MT_OCI_MANIFEST, manifest), blob);
+    routes = json_pack("[o,o]", fx_route(mpath, 200, mt, manifest), blob);
     pg_free(mdigest);
     pg_free(mpath);
     pg_free(bpath);
     return routes;
+}
+
+static json_t *envelope_routes(const char *manifest, const char *env_digest, const char *env_file)
+{
+    return envelope_routes_as(PG_MT_OCI_MANIFEST, manifest, env_digest, env_file);
 }
 
 static enum pg_status fetch(json_t *routes, const struct pg_descriptor *sig, struct pg_blob *env,
@@ -321,18 +339,20 @@ static void envelope_is_fetched_for_both_forms(void)
     size_t len = 0;
     unsigned char *want = file != NULL ? pg_check_read_file(file, &len) : NULL;
     char *env_digest = want != NULL ? fx_digest(want, len) : NULL;
-    const char forms[] = {'n', 'l'};
+    const char forms[] = {'n', 'l', 'a'};
 
     REQUIRE(want != NULL);
     for (size_t i = 0; i < sizeof(forms); i++) {
         char *m = sig_manifest(forms[i], PG_MEDIA_TYPE_JWS, env_digest, (long)len, 1);
         char *md = fx_digest(m, strlen(m));
-        struct pg_descriptor sig = {PG_MT_OCI_MANIFEST, md, (int64_t)strlen(m), NULL};
+        const char *form_mt = form_media_type(forms[i]);
+        struct pg_descriptor sig = {(char *)form_mt, md, (int64_t)strlen(m), NULL};
         struct pg_blob env = {0};
         char *mt = NULL;
         struct pg_err err;
 
-        CHECK(fetch(envelope_routes(m, env_digest, file), &sig, &env, &mt, &err) == PG_OK);
+        CHECK(fetch(envelope_routes_as(form_mt, m, env_digest, file), &sig, &env, &mt, &err) ==
+              PG_OK);
         CHECK(env.len == len && env.data != NULL && memcmp(env.data, want, len) == 0);
         CHECK(mt != NULL && strcmp(mt, PG_MEDIA_TYPE_JWS) == 0);
         if (pg_check_failed_now()) {
@@ -679,7 +699,8 @@ int main(void)
            unknown_repository_is_an_error_not_zero_signatures);
     PG_RUN("tag schema that is not an index is refused",
            tag_schema_that_is_not_an_index_is_refused);
-    PG_RUN("envelope is fetched for both manifest forms", envelope_is_fetched_for_both_forms);
+    PG_RUN("envelope is fetched from image manifests of both forms and from artifact manifests",
+           envelope_is_fetched_for_both_forms);
     PG_RUN("envelope with wrong bytes or sizes is refused",
            envelope_with_wrong_bytes_or_sizes_is_refused);
     PG_RUN("tag schema works on the real docker-registry",
