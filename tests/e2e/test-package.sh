@@ -106,6 +106,44 @@ if command -v systemd-analyze >/dev/null 2>&1; then
         systemd-analyze verify "$PG_TMP/pullgate.service"
 fi
 
+# `cmake --install` with the default prefix /usr/local: the unit goes where
+# systemd reads units under /usr/local and runs the binary installed there.
+# install_manifest.txt of the build tree is kept as it was.
+local_install()
+{
+    local manifest=$PG_BUILD_DIR/install_manifest.txt rc=0
+    [ -f "$manifest" ] && cp -p "$manifest" "$PG_TMP/manifest.saved"
+    DESTDIR=$PG_TMP/local cmake --install "$PG_BUILD_DIR" --prefix /usr/local \
+        >"$PG_TMP/local-install.out" 2>&1 || rc=$?
+    if [ -f "$PG_TMP/manifest.saved" ]; then
+        cp -p "$PG_TMP/manifest.saved" "$manifest"
+    else
+        rm -f "$manifest"
+    fi
+    [ "$rc" -eq 0 ] || sed 's/^/    /' "$PG_TMP/local-install.out" >&2
+    return "$rc"
+}
+LOCAL_UNIT=$PG_TMP/local/usr/local/lib/systemd/system/pullgate.service
+if command -v cmake >/dev/null 2>&1 && local_install; then
+    pg_check "cmake --install puts the binary in /usr/local/bin" \
+        test -x "$PG_TMP/local/usr/local/bin/pullgate"
+    pg_check "cmake --install puts the unit in /usr/local/lib/systemd/system" test -f "$LOCAL_UNIT"
+    pg_check "the installed unit runs /usr/local/bin/pullgate" \
+        grep -qxF 'ExecStart=/usr/local/bin/pullgate serve' "$LOCAL_UNIT"
+    pg_check "the installed unit names no /usr/bin/pullgate" \
+        sh -c "! grep -q '/usr/bin/pullgate\|/usr/share/doc' '$LOCAL_UNIT'"
+    pg_check "the installed unit differs from systemd/ in its /usr/local paths only" \
+        sh -c "sed 's#/usr/local/#/usr/#g' '$LOCAL_UNIT' | cmp -s - '$PG_SOURCE_DIR/systemd/pullgate.service'"
+    if command -v systemd-analyze >/dev/null 2>&1; then
+        sed "s#/usr/local/bin/pullgate#$PG_TMP/local/usr/local/bin/pullgate#" "$LOCAL_UNIT" \
+            >"$PG_TMP/pullgate-local.service"
+        pg_check "systemd-analyze verify accepts the /usr/local unit" \
+            systemd-analyze verify "$PG_TMP/pullgate-local.service"
+    fi
+else
+    pg_check "cmake --install with the prefix /usr/local succeeds" false
+fi
+
 # Installed defaults, in a private mount namespace: the package's /etc/pullgate
 # over the host's /etc, a fresh /run with containerd's directory.
 installed_defaults()
