@@ -14,11 +14,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/x509_vfy.h>
-
 #include "commands.h"
 #include "config.h"
 #include "mem.h"
+#include "registry.h"
 #include "status.h"
 #include "trust.h"
 
@@ -74,29 +73,14 @@ static int check_trust(const struct pg_config *cfg)
 
 static int check_ca_file(const struct pg_config *cfg)
 {
-    char esc[OUT_ESC];
-    X509_STORE *store = NULL;
     struct pg_err err;
-    struct stat st;
 
     if (cfg->registry_ca_file == NULL) {
         printf("# ok: registry CA bundle: the system's\n");
         return 0;
     }
     pg_err_init(&err);
-    pg_escape(esc, sizeof(esc), cfg->registry_ca_file, strlen(cfg->registry_ca_file));
-    if (stat(cfg->registry_ca_file, &st) != 0) {
-        pg_err_set(&err, PG_ERR_CONFIG, "registry_ca_file \"%s\": %s", esc, strerror(errno));
-    } else if (!S_ISREG(st.st_mode)) {
-        pg_err_set(&err, PG_ERR_CONFIG, "registry_ca_file \"%s\" is not a regular file", esc);
-    } else {
-        store = X509_STORE_new();
-        if (store == NULL || X509_STORE_load_file(store, cfg->registry_ca_file) != 1) {
-            pg_err_set_ssl(&err, PG_ERR_CONFIG,
-                           "registry_ca_file \"%s\" is not a readable PEM CA bundle", esc);
-        }
-        X509_STORE_free(store);
-    }
+    pg_registry_check_ca_file(cfg->registry_ca_file, "registry_ca_file", &err);
     return report("registry CA bundle is readable", &err);
 }
 

@@ -5,12 +5,14 @@
  * Exit codes: 0 verified (or the policy skips verification), 1 not verified,
  * 2 usage or configuration error.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "commands.h"
 #include "log.h"
 #include "mem.h"
@@ -26,6 +28,7 @@ struct verify_args {
     const char *plain_http[MAX_PLAIN_HTTP];
     size_t n_plain_http;
     const char *ca_file;
+    const char *ca_flag; /* as given, for messages */
     const char *docker_config;
     long timeout_s;
     long max_signatures;
@@ -48,7 +51,8 @@ static void verify_usage(FILE *out)
                  "  --plain-http HOST[:PORT] talk plain HTTP to this registry "
                  "(repeatable)\n"
                  "  --ca-file FILE           CA bundle for registry TLS (default: "
-                 "system bundle)\n"
+                 "system bundle);\n"
+                 "  --registry-ca-file FILE  the same, as serve spells it\n"
                  "  --docker-config FILE     registry credentials (default: "
                  "$DOCKER_CONFIG/config.json\n"
                  "                           or ~/.docker/config.json when present)\n"
@@ -77,6 +81,7 @@ static int parse_verify_args(int argc, char **argv, struct verify_args *a)
     static const struct option opts[] = {{"notation-dir", required_argument, NULL, 'n'},
                                          {"plain-http", required_argument, NULL, 'p'},
                                          {"ca-file", required_argument, NULL, 'c'},
+                                         {"registry-ca-file", required_argument, NULL, 'C'},
                                          {"docker-config", required_argument, NULL, 'd'},
                                          {"timeout", required_argument, NULL, 't'},
                                          {"max-signatures", required_argument, NULL, 'm'},
@@ -101,7 +106,9 @@ static int parse_verify_args(int argc, char **argv, struct verify_args *a)
             a->plain_http[a->n_plain_http++] = optarg;
             break;
         case 'c':
+        case 'C':
             a->ca_file = optarg;
+            a->ca_flag = c == 'c' ? "--ca-file" : "--registry-ca-file";
             break;
         case 'd':
             a->docker_config = optarg;
@@ -135,7 +142,7 @@ static int parse_verify_args(int argc, char **argv, struct verify_args *a)
     return 0;
 }
 
-/* $DOCKER_CONFIG/config.json, else ~/.docker/config.json, when it exists. */
+/* $DOCKER_CONFIG/config.json, else ~/.docker/config.json, unless it does not exist. */
 static char *default_docker_config(void)
 {
     const char *dir = getenv("DOCKER_CONFIG");
@@ -147,7 +154,7 @@ static char *default_docker_config(void)
     } else if (home != NULL && home[0] != '\0') {
         path = pg_asprintf("%s/.docker/config.json", home);
     }
-    if (path != NULL && access(path, R_OK) != 0) {
+    if (path != NULL && access(path, F_OK) != 0 && errno == ENOENT) {
         pg_free(path);
         path = NULL;
     }
@@ -203,6 +210,11 @@ static int run_verify(const struct verify_args *a, const char *dir, const char *
     int code = 2;
 
     pg_err_init(&err);
+    if ((a->ca_file != NULL && pg_registry_check_ca_file(a->ca_file, a->ca_flag, &err) != PG_OK) ||
+        (docker_config != NULL && pg_auth_check_docker_config(docker_config, &err) != PG_OK)) {
+        fprintf(stderr, "pullgate verify: %s\n", err.msg);
+        goto out;
+    }
     if (pg_trust_load(dir, &trust, &err) != PG_OK) {
         fprintf(stderr, "pullgate verify: %s\n", err.msg);
         goto out;

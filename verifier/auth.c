@@ -31,6 +31,7 @@
 
 #define PARAM_MAX 2048
 #define HELPER_NAME_MAX 64
+#define PATH_SHOWN 256 /* escaped paths in messages */
 #define DOCKER_HUB_SERVER "https://index.docker.io/v1/"
 #define TOKEN_USERNAME "<token>"
 
@@ -673,24 +674,29 @@ out:
     return rc;
 }
 
+/* The JSON object of the docker config at path; NULL and PG_OK when there is no file. */
 static enum pg_status read_config(const char *path, json_t **out_root, struct pg_err *err)
 {
+    char esc[PATH_SHOWN];
+    char what[PATH_SHOWN + 32];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     unsigned char *buf = NULL;
     ssize_t r;
     enum pg_status rc;
 
+    *out_root = NULL;
+    pg_escape(esc, sizeof(esc), path, strlen(path));
     if (fd < 0) {
-        *out_root = NULL;
-        return errno == ENOENT ? PG_OK
-                               : pg_err_set(err, PG_ERR_CONFIG, "cannot open docker config %s: %s",
-                                            path, strerror(errno));
+        return errno == ENOENT
+                   ? PG_OK
+                   : pg_err_set(err, PG_ERR_CONFIG, "cannot open docker config \"%s\": %s", esc,
+                                strerror(errno));
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > PG_AUTH_CONFIG_MAX) {
         close(fd);
         return pg_err_set(err, PG_ERR_CONFIG,
-                          "docker config %s is not a regular file of at most %u bytes", path,
+                          "docker config \"%s\" is not a regular file of at most %u bytes", esc,
                           PG_AUTH_CONFIG_MAX);
     }
     buf = pg_malloc((size_t)st.st_size + 1);
@@ -698,11 +704,26 @@ static enum pg_status read_config(const char *path, json_t **out_root, struct pg
     close(fd);
     if (r != st.st_size) {
         pg_free(buf);
-        return pg_err_set(err, PG_ERR_CONFIG, "cannot read docker config %s", path);
+        return pg_err_set(err, PG_ERR_CONFIG, "cannot read docker config \"%s\"", esc);
     }
-    rc = pg_jsonutil_parse(buf, (size_t)r, "docker config", out_root, err);
+    snprintf(what, sizeof(what), "docker config \"%s\"", esc);
+    rc = pg_jsonutil_parse(buf, (size_t)r, what, out_root, err);
     OPENSSL_cleanse(buf, (size_t)r);
     pg_free(buf);
+    return rc;
+}
+
+enum pg_status pg_auth_check_docker_config(const char *path, struct pg_err *err)
+{
+    char esc[PATH_SHOWN];
+    json_t *root = NULL;
+    enum pg_status rc = read_config(path, &root, err);
+
+    if (rc == PG_OK && root == NULL) {
+        rc = pg_err_set(err, PG_ERR_CONFIG, "docker config \"%s\": %s",
+                        pg_escape(esc, sizeof(esc), path, strlen(path)), strerror(ENOENT));
+    }
+    json_decref(root);
     return rc;
 }
 

@@ -54,6 +54,13 @@ enum pg_status pg_auth_from_docker_config(const char *path, const char *host,
                                           const struct pg_deadline *deadline,
                                           struct pg_credentials *out, struct pg_err *err);
 
+/*
+ * Whether the docker config.json at path is there and a JSON object, for a
+ * command line that names it: a missing, unreadable or malformed file is an
+ * error naming the file (PG_ERR_CONFIG, or PG_ERR_PARSE for its JSON).
+ */
+enum pg_status pg_auth_check_docker_config(const char *path, struct pg_err *err);
+
 /* "Basic <base64(user:pass)>"; caller wipes and frees. NULL when out of memory. */
 char *pg_auth_basic_header(const char *user, const char *pass);
 

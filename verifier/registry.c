@@ -9,14 +9,17 @@
 #include "registry.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/x509_vfy.h>
 
 #include "auth.h"
 #include "jsonutil.h"
@@ -130,6 +133,29 @@ static int dup_opt(char **dst, const char *src)
     }
     *dst = pg_strdup(src);
     return *dst == NULL ? -1 : 0;
+}
+
+enum pg_status pg_registry_check_ca_file(const char *ca_file, const char *what, struct pg_err *err)
+{
+    char esc[SHOWN_MAX];
+    X509_STORE *store;
+    struct stat st;
+
+    pg_escape(esc, sizeof(esc), ca_file, strlen(ca_file));
+    if (stat(ca_file, &st) != 0) {
+        return pg_err_set(err, PG_ERR_CONFIG, "%s \"%s\": %s", what, esc, strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return pg_err_set(err, PG_ERR_CONFIG, "%s \"%s\" is not a regular file", what, esc);
+    }
+    store = X509_STORE_new();
+    if (store == NULL || X509_STORE_load_file(store, ca_file) != 1) {
+        X509_STORE_free(store);
+        return pg_err_set_ssl(err, PG_ERR_CONFIG, "%s \"%s\" is not a readable PEM CA bundle", what,
+                              esc);
+    }
+    X509_STORE_free(store);
+    return PG_OK;
 }
 
 enum pg_status pg_registry_client_new(const struct pg_registry_options *opts,

@@ -69,6 +69,13 @@ void pg_credentials_clear(struct pg_credentials *c);
 struct pg_registry_client;
 struct pg_registry_session;
 
+/*
+ * Whether ca_file is a regular file holding a PEM CA bundle OpenSSL loads, as
+ * a registry client would need it; what names the setting in the message
+ * (PG_ERR_CONFIG), as in "what \"PATH\" is not a regular file".
+ */
+enum pg_status pg_registry_check_ca_file(const char *ca_file, const char *what, struct pg_err *err);
+
 /* The options are copied. Caller frees with pg_registry_client_free. */
 enum pg_status pg_registry_client_new(const struct pg_registry_options *opts,
                                       struct pg_registry_client **out_client, struct pg_err *err);

@@ -4,8 +4,8 @@
 # `pullgate verify` against a real docker-registry: exit 0 and the pinned
 # reference on stdout for a verified image (or a level skip statement), exit 1
 # with every signature's failure on stderr for the others, exit 2 for usage
-# errors and a missing trust policy. Registry credentials come from a docker
-# config file. `pullgate policy check` accepts the demo's notation directory.
+# errors, a missing trust policy and a missing or malformed docker config or
+# CA bundle. Registry credentials come from a docker config file. `pullgate policy check` accepts the demo's notation directory.
 # Needs no containerd and no root.
 set -u
 # shellcheck source=tests/e2e/lib.sh
@@ -132,6 +132,27 @@ expect auth-docker-config 0 "$AUTH_R/test/signed@$D_SIGNED" -- \
     "${V[@]}" --docker-config "$PG_TMP/docker/config.json" "$AUTH_R/test/signed:v1"
 expect auth-docker-config-env 0 "$AUTH_R/test/signed@$D_SIGNED" -- \
     env DOCKER_CONFIG="$PG_TMP/docker" "${V[@]}" "$AUTH_R/test/signed:v1"
+# A missing file without --docker-config is anonymous; everything else wrong
+# with a docker config or a CA bundle is a configuration error naming it.
+expect auth-no-default-config 0 "$R/test/signed@$D_SIGNED" -- \
+    env -u DOCKER_CONFIG HOME="$PG_TMP/home" "${V[@]}" "$R/test/signed:v1"
+expect docker-config-missing 2 '' 'docker config "/nonexistent/config.json": No such file' -- \
+    "${V[@]}" --docker-config /nonexistent/config.json "$R/test/signed:v1"
+printf '{"auths": ' >"$PG_TMP/docker-bad.json"
+expect docker-config-not-json 2 '' "docker config \"$PG_TMP/docker-bad.json\" is not valid JSON" \
+    -- "${V[@]}" --docker-config "$PG_TMP/docker-bad.json" "$R/test/signed:v1"
+mkdir -p "$PG_TMP/docker-env-bad"
+cp "$PG_TMP/docker-bad.json" "$PG_TMP/docker-env-bad/config.json"
+expect docker-config-env-not-json 2 '' "$PG_TMP/docker-env-bad/config.json\" is not valid JSON" \
+    -- env DOCKER_CONFIG="$PG_TMP/docker-env-bad" "${V[@]}" "$R/test/signed:v1"
+expect ca-file-missing 2 '' '--ca-file "/nonexistent/ca.pem": No such file' -- \
+    "${V[@]}" --ca-file /nonexistent/ca.pem "$R/test/signed:v1"
+expect registry-ca-file-missing 2 '' '--registry-ca-file "/nonexistent/ca.pem": No such file' -- \
+    "${V[@]}" --registry-ca-file /nonexistent/ca.pem "$R/test/signed:v1"
+expect ca-file-not-pem 2 '' "--ca-file \"$PG_TMP/docker-bad.json\" is not a readable PEM" -- \
+    "${V[@]}" --ca-file "$PG_TMP/docker-bad.json" "$R/test/signed:v1"
+expect registry-ca-file-used 0 "$R/test/signed@$D_SIGNED" -- \
+    "${V[@]}" --registry-ca-file "$PG_TMP/trusted/root/cert.pem" "$R/test/signed:v1"
 if grep -qF -- "$SECRET" "$PG_TMP"/auth-*.out "$PG_TMP"/auth-*.err; then
     pg_log "FAIL: the registry password was printed"
     FAILS=$((FAILS + 1))

@@ -557,6 +557,35 @@ static void helper_name_with_a_slash_is_refused(void)
     pg_free(path);
 }
 
+/* A docker config named on a command line must be there and be JSON. */
+static void docker_config_check_names_the_file(void)
+{
+    char *dir = pg_check_tmpdir();
+    char *path = pg_asprintf("%s/config.json", dir);
+    struct pg_err err;
+
+    pg_err_init(&err);
+    CHECK(pg_auth_check_docker_config("/nonexistent/config.json", &err) == PG_ERR_CONFIG);
+    CHECK(strstr(err.msg, "\"/nonexistent/config.json\": No such file") != NULL);
+    write_file(path, "{\"auths\": ", 0600);
+    pg_err_init(&err);
+    CHECK(pg_auth_check_docker_config(path, &err) == PG_ERR_PARSE);
+    CHECK(strstr(err.msg, path) != NULL && strstr(err.msg, "is not valid JSON") != NULL);
+    write_file(path, "[]", 0600);
+    pg_err_init(&err);
+    CHECK(pg_auth_check_docker_config(path, &err) == PG_ERR_PARSE);
+    CHECK(strstr(err.msg, "is not a JSON object") != NULL);
+    pg_err_init(&err);
+    CHECK(pg_auth_check_docker_config(dir, &err) == PG_ERR_CONFIG);
+    CHECK(strstr(err.msg, "is not a regular file") != NULL);
+    write_file(path, "{}", 0600);
+    pg_err_init(&err);
+    CHECK(pg_auth_check_docker_config(path, &err) == PG_OK);
+    pg_check_rmtree(dir);
+    pg_free(dir);
+    pg_free(path);
+}
+
 static void challenge_parser_reads_quoted_parameters(void)
 {
     struct pg_auth_challenge ch = {0};
@@ -958,6 +987,7 @@ int main(void)
     PG_RUN("docker config auths entry is used", docker_config_auths_entry_is_used);
     PG_RUN("docker config credential helper is run", docker_config_cred_helper_is_run);
     PG_RUN("docker config credsStore is run", docker_config_creds_store_is_run);
+    PG_RUN("docker config check names the file", docker_config_check_names_the_file);
     PG_RUN("credential helper name with a slash is refused", helper_name_with_a_slash_is_refused);
     PG_RUN("challenge parser reads quoted parameters", challenge_parser_reads_quoted_parameters);
     PG_RUN("credentials are not sent across a redirect to another host",
