@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pullgate verify: the daemon's verifier run by hand on one reference. It
- * prints the verified digest, or every signature tried and why it failed.
+ * prints the verified digest (the reference as given when a skip statement
+ * covers it), or every signature tried and why it failed.
  * Exit codes: 0 verified (or the policy skips verification), 1 not verified,
  * 2 usage or configuration error.
  */
@@ -186,8 +187,9 @@ static int print_decision(const struct pg_decision *d)
         return 0;
     }
     if (d->outcome == PG_OUTCOME_SKIP) {
-        fprintf(stderr, "not verified, allowed: %s: %s\n",
-                d->reference != NULL ? d->reference : d->image, d->message);
+        /* Nothing is resolved under skip: the reference as given, not pinned. */
+        printf("%s\n", d->reference);
+        fprintf(stderr, "not verified, allowed: %s: %s\n", d->reference, d->message);
         return 0;
     }
     fprintf(stderr, "not verified: %s\n  reason: %s\n  %s\n",

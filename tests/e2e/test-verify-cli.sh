@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # `pullgate verify` against a real docker-registry: exit 0 and the pinned
-# reference on stdout for a verified image (or a level skip statement), exit 1
-# with every signature's failure on stderr for the others, exit 2 for usage
-# errors, a missing trust policy and a missing or malformed docker config or
-# CA bundle. Registry credentials come from a docker config file. `pullgate policy check` accepts the demo's notation directory.
+# reference on stdout for a verified image (the reference as given under a
+# level skip statement), exit 1 with every signature's failure on stderr for
+# the others, exit 2 for usage errors, a missing trust policy and a missing or
+# malformed docker config or CA bundle. Registry credentials come from a
+# docker config file. `pullgate policy check` accepts the demo's notation
+# directory.
 # Needs no containerd and no root.
 set -u
 # shellcheck source=tests/e2e/lib.sh
@@ -101,8 +103,17 @@ expect alpine-by-digest 0 "$R/test/alpine@$ALPINE" -- "${V[@]}" "$R/test/alpine@
 expect signed 0 "$R/test/signed@$D_SIGNED" 'signature verified under trust policy statement "all"' \
     -- "${V[@]}" "$R/test/signed:v1"
 expect one-good-signature-is-enough 0 "$R/test/mixed@$D_MIXED" -- "${V[@]}" "$R/test/mixed:v1"
-expect skip 0 '' "not verified, allowed: $R/test/skipped:v1" 'level skip' -- \
+expect skip 0 "$R/test/skipped:v1" "not verified, allowed: $R/test/skipped:v1" 'level skip' -- \
     "${V[@]}" "$R/test/skipped:v1"
+skip_prints_the_reference_only()
+{
+    [ "$(cat "$PG_TMP/skip.out")" = "$R/test/skipped:v1" ] || {
+        pg_log "FAIL: skip: stdout is not the reference alone"
+        sed 's/^/    /' "$PG_TMP/skip.out" >&2
+        FAILS=$((FAILS + 1))
+    }
+}
+skip_prints_the_reference_only
 
 # Not verified: exit 1, the reason and each signature's failure.
 expect unsigned 1 '' "reason: no_signature" \
