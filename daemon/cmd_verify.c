@@ -19,10 +19,12 @@
 #include "mem.h"
 #include "notation_dir.h"
 #include "registry.h"
+#include "status.h"
 #include "trust.h"
 #include "verify.h"
 
 #define MAX_PLAIN_HTTP 64
+#define REF_SHOWN 512 /* room for any valid reference, escaped */
 
 struct verify_args {
     const char *notation_dir;
@@ -181,19 +183,24 @@ static void print_signature(FILE *out, size_t i, const struct pg_sig_result *s)
 
 static int print_decision(const struct pg_decision *d)
 {
+    /* The reference as the user gave it may be anything: escaped and cut. */
+    const char *ref = d->reference != NULL ? d->reference : d->image;
+    char shown[REF_SHOWN];
+
+    pg_escape(shown, sizeof(shown), ref, strlen(ref));
     if (d->outcome == PG_OUTCOME_ALLOW) {
         printf("%s\n", d->pinned);
-        fprintf(stderr, "verified: %s (%s)\n", d->reference, d->message);
+        fprintf(stderr, "verified: %s (%s)\n", shown, d->message);
         return 0;
     }
     if (d->outcome == PG_OUTCOME_SKIP) {
         /* Nothing is resolved under skip: the reference as given, not pinned. */
         printf("%s\n", d->reference);
-        fprintf(stderr, "not verified, allowed: %s: %s\n", d->reference, d->message);
+        fprintf(stderr, "not verified, allowed: %s: %s\n", shown, d->message);
         return 0;
     }
-    fprintf(stderr, "not verified: %s\n  reason: %s\n  %s\n",
-            d->reference != NULL ? d->reference : d->image, pg_status_name(d->reason), d->message);
+    fprintf(stderr, "not verified: %s\n  reason: %s\n  %s\n", shown, pg_status_name(d->reason),
+            d->message);
     for (size_t i = 0; i < d->n_sigs; i++) {
         print_signature(stderr, i, &d->sigs[i]);
     }

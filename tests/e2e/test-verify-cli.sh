@@ -132,6 +132,26 @@ expect missing-tag 1 '' "reason: not_found" "$R/test/signed:nope" -- "${V[@]}" "
 expect registry-down 1 '' "reason: io_error" "connection failed" -- \
     "$PG" verify --notation-dir "$N" --plain-http 127.0.0.1:1 --timeout 5 127.0.0.1:1/test/a:v1
 
+# A hostile reference is echoed escaped and cut, never raw.
+ESC_REF="$R/test/a$(printf '\033')[31mred:v1"
+LONG_REF="$R/test/$(head -c 5000 /dev/zero | tr '\0' a):v1"
+expect escaped-reference 1 '' "not verified: $R/test/a\\x1b[31mred:v1" -- "${V[@]}" "$ESC_REF"
+expect long-reference 1 '' "reason: invalid_reference" -- "${V[@]}" "$LONG_REF"
+reference_is_bounded()
+{
+    local header
+    header=$(grep -m1 '^not verified: ' "$PG_TMP/long-reference.err")
+    if [ "${#header}" -gt 600 ] || [ "${header%...}" = "$header" ]; then
+        pg_log "FAIL: the header echoes ${#header} characters of the reference, not cut"
+        FAILS=$((FAILS + 1))
+    fi
+    if grep '^not verified: ' "$PG_TMP/escaped-reference.err" | grep -q "$(printf '\033')"; then
+        pg_log "FAIL: an escape character of the reference reached the terminal"
+        FAILS=$((FAILS + 1))
+    fi
+}
+reference_is_bounded
+
 # Registry credentials from a docker config file.
 mkdir -p "$PG_TMP/home"
 expect auth-none 1 '' "reason: registry_auth_failed" -- \
