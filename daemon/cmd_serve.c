@@ -36,32 +36,16 @@ struct server {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: pullgate serve [--config FILE] [--listen PATH] [--upstream PATH]\n"
-            "                      [--workers N] [--queue-length N] [--cq-threads N]\n"
-            "                      [--drain-timeout-ms MS] [--log-level LEVEL]\n"
+            "usage: pullgate serve [--config FILE] [--KEY VALUE]...\n"
             "\n"
             "Serves the CRI on --listen (a unix socket, mode 0660) and relays every\n"
             "call to the runtime at --upstream. Settings come from FILE, default\n"
             "/etc/pullgate/pullgate.conf if it exists; flags override the file; every\n"
             "flag is also a file key, with '_' for '-' (see docs/configuration.md).\n"
-            "  --listen PATH          default /run/pullgate/pullgate.sock\n"
-            "  --upstream PATH        default /run/containerd/containerd.sock\n"
-            "  --workers N            pull hook threads, default 4\n"
-            "  --queue-length N       pulls waiting for a thread, default 64\n"
-            "  --cq-threads N         completion queue threads, default 2\n"
-            "  --drain-timeout-ms MS  grace for calls at shutdown, default 10000\n"
-            "  --log-level LEVEL      error, warning, info (default), debug\n"
-            "  --notation-dir DIR     trust policy and stores, default /etc/pullgate/notation\n"
-            "  --plain-http HOST[:PORT]  a registry spoken to over plain HTTP (repeatable)\n"
-            "  --registry-ca-file FILE   CA bundle for registry TLS, default the system's\n"
-            "  --registry-timeout-ms MS  one registry request, default 30000\n"
-            "  --verify-timeout-ms MS    one whole verification, default 60000\n"
-            "  --max-signatures N     signatures tried per image, default 100\n"
-            "  --mode MODE            enforce (default) or dry-run: verify and log, never refuse\n"
-            "  --containerd-namespace NS  where CRI keeps images, default k8s.io\n"
-            "  --cache-max-entries N  verification cache size, default 4096 (0: off)\n"
-            "  --metrics-listen ADDR  unix:PATH or 127.0.0.1:PORT for GET /metrics\n"
-            "SIGHUP reloads the configuration, the trust policy and the trust stores.\n");
+            "  %-28s %s\n",
+            "--config FILE", "the configuration file (see above)");
+    pg_config_print_flags(out);
+    fprintf(out, "SIGHUP reloads the configuration, the trust policy and the trust stores.\n");
 }
 
 static int wants_help(int argc, char **argv)

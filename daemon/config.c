@@ -27,6 +27,8 @@
 #define DEFAULT_NAMESPACE "k8s.io"
 #define ESC_MAX 128
 #define FLAG_KEY_MAX 64
+#define HELP_FLAG_WIDTH 28 /* the flag column of pg_config_print_flags */
+#define HELP_LINE_MAX 79
 
 struct int_key {
     const char *name;
@@ -50,6 +52,60 @@ static const struct int_key int_keys[] = {
     {"plugin_timeout_ms", offsetof(struct pg_config, sig.plugin_timeout_ms), 100, 600000},
     {"aws_signer_cache_ttl_s", offsetof(struct pg_config, sig.aws_signer_cache_ttl_s), 0, 86400},
 };
+
+/*
+ * Every key, in the order `serve --help` lists them. pg_config_set refuses a
+ * key missing here, so a key cannot be added without its help line. The
+ * default shown is the one pg_config_print writes for pg_config_defaults,
+ * unless dflt says what an empty or long default means.
+ */
+struct key_doc {
+    const char *name;
+    const char *arg;
+    const char *help;
+    const char *dflt; /* NULL: the printed default value */
+};
+
+static const struct key_doc key_docs[] = {
+    {"listen", "PATH", "the CRI socket served, mode 0660", NULL},
+    {"upstream", "PATH", "containerd's CRI socket, where calls go", NULL},
+    {"containerd_namespace", "NS", "where CRI keeps images", NULL},
+    {"mode", "MODE", "enforce, or dry-run: log, never refuse", NULL},
+    {"notation_dir", "DIR", "trust policy and trust stores", NULL},
+    {"registry_ca_file", "FILE", "CA bundle for registry TLS", "the system's"},
+    {"plain_http", "HOST[:PORT]", "a plain HTTP registry (repeatable)", "none"},
+    {"registry_timeout_ms", "MS", "one registry request", NULL},
+    {"verify_timeout_ms", "MS", "one whole verification", NULL},
+    {"max_signatures", "N", "signatures tried per image", NULL},
+    {"cache_max_entries", "N", "cached decisions (0: no cache)", NULL},
+    {"cache_max_bytes", "N", "memory of cached decisions", NULL},
+    {"cache_ttl_ms", "MS", "life of a cached approval", NULL},
+    {"cache_negative_ttl_ms", "MS", "life of a cached refusal (0: none)", NULL},
+    {"metrics_listen", "ADDR", "GET /metrics on unix:PATH or 127.0.0.1:PORT", "off"},
+    {"workers", "N", "pull hook threads", NULL},
+    {"queue_length", "N", "pulls waiting for a thread", NULL},
+    {"cq_threads", "N", "completion queue threads", NULL},
+    {"drain_timeout_ms", "MS", "grace for calls at shutdown", NULL},
+    {"log_level", "LEVEL", "error, warning, info or debug", NULL},
+    {"plugins_dir", "DIR", "verification plugins", "NOTATION_DIR/plugins"},
+    {"plugin_timeout_ms", "MS", "one plugin call or AWS revocation check", NULL},
+    {"plugin_env", "VAR,...", "environment passed to plugins", "AWS SDK and proxy variables"},
+    {"aws_signer", "MODE", "AWS Signer: native, plugin or off", NULL},
+    {"aws_signer_endpoint", "URL", "AWS Signer revocation endpoint",
+     "https://data-signer.REGION.amazonaws.com"},
+    {"aws_signer_cache_ttl_s", "S", "reuse of an AWS revocation answer", NULL},
+    {"tsa_revocation", "MODE", "TSA revocation: strict or allow-unknown", NULL},
+};
+
+static const struct key_doc *find_key_doc(const char *key)
+{
+    for (size_t i = 0; i < sizeof(key_docs) / sizeof(key_docs[0]); i++) {
+        if (strcmp(key, key_docs[i].name) == 0) {
+            return &key_docs[i];
+        }
+    }
+    return NULL;
+}
 
 static enum pg_status set_int(struct pg_config *cfg, const struct int_key *k, const char *value,
                               struct pg_err *err)
@@ -368,6 +424,10 @@ enum pg_status pg_config_set(struct pg_config *cfg, const char *key, const char 
     enum pg_status rc;
     size_t i;
 
+    if (find_key_doc(key) == NULL) {
+        return pg_err_set(err, PG_ERR_CONFIG, "unknown setting \"%s\"",
+                          pg_escape(esc, sizeof(esc), key, strlen(key)));
+    }
     if (strcmp(key, "listen") == 0) {
         return set_path(&cfg->listen, key, value, err);
     }
@@ -695,4 +755,69 @@ void pg_config_print(const struct pg_config *cfg, FILE *out)
     fprintf(out, "tsa_revocation = %s\n",
             cfg->sig.revocation.tsa_revocation == PG_TSA_REVOCATION_STRICT ? "strict"
                                                                            : "allow-unknown");
+}
+
+/* The value pg_config_print writes for key in text (its "key = value" lines), or "". */
+static void printed_value(const char *text, const char *key, char *out, size_t out_len)
+{
+    size_t n = strlen(key);
+
+    out[0] = '\0';
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
+
+        if (len > n + 1 && strncmp(line, key, n) == 0 && strncmp(line + n, " =", 2) == 0) {
+            const char *v = line + n + 2;
+            size_t vlen = len - n - 2;
+
+            while (vlen > 0 && *v == ' ') {
+                v++;
+                vlen--;
+            }
+            snprintf(out, out_len, "%.*s", (int)vlen, v);
+            return;
+        }
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+}
+
+void pg_config_print_flags(FILE *out)
+{
+    struct pg_config cfg;
+    struct pg_err err;
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *mem;
+
+    pg_err_init(&err);
+    mem = open_memstream(&text, &text_len);
+    if (mem != NULL && pg_config_defaults(&cfg, &err) == PG_OK) {
+        pg_config_print(&cfg, mem);
+        pg_config_free(&cfg);
+    }
+    if (mem != NULL) {
+        fclose(mem);
+    }
+    for (size_t i = 0; i < sizeof(key_docs) / sizeof(key_docs[0]); i++) {
+        const struct key_doc *k = &key_docs[i];
+        char flag[FLAG_KEY_MAX + 32];
+        char value[PG_CONFIG_LINE_MAX + 1];
+        const char *dflt;
+        int width;
+        size_t j;
+
+        snprintf(flag, sizeof(flag), "--%s %s", k->name, k->arg);
+        for (j = 2; flag[j] != ' '; j++) {
+            flag[j] = flag[j] == '_' ? '-' : flag[j];
+        }
+        printed_value(text != NULL ? text : "", k->name, value, sizeof(value));
+        dflt = k->dflt != NULL ? k->dflt : value;
+        width = fprintf(out, "  %-*s %s;", HELP_FLAG_WIDTH, flag, k->help);
+        if (width + 9 + (int)strlen(dflt) > HELP_LINE_MAX) {
+            fprintf(out, "\n  %-*s", HELP_FLAG_WIDTH, "");
+        }
+        fprintf(out, " default %s\n", dflt);
+    }
+    free(text);
 }

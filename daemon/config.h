@@ -91,9 +91,17 @@ enum pg_status pg_config_load(struct pg_config *cfg, const char *default_file, i
  * Writes the effective configuration as `key = value` lines, one per key, in
  * the file format, so the output can be loaded again. A key that holds a
  * secret must print a placeholder, never its value. A new key must be added
- * here, in pg_config_set, docs/configuration.md and systemd/pullgate.conf;
- * tests/e2e/test-config-check.sh checks that the four agree.
+ * here, in pg_config_set, its help line in config.c's key_docs,
+ * docs/configuration.md and systemd/pullgate.conf; tests/e2e/test-config-check.sh
+ * and tests/unit/test-config.c check that they agree.
  */
 void pg_config_print(const struct pg_config *cfg, FILE *out);
+
+/*
+ * Writes one help line per key, as the flag `--key ARG`, what it sets and
+ * its default, for `pullgate serve --help`. Every key pg_config_set knows is
+ * listed; tests/unit/test-config.c checks it against pg_config_print.
+ */
+void pg_config_print_flags(FILE *out);
 
 #endif

@@ -323,6 +323,49 @@ static char *print_to_string(const struct pg_config *cfg)
     return buf;
 }
 
+/* Every key pg_config_print writes has its flag in `serve --help`, and no other. */
+static void help_lists_every_key(void)
+{
+    struct pg_config cfg;
+    struct pg_err err;
+    char *printed = NULL;
+    char *help = NULL;
+    size_t help_len = 0;
+    FILE *f = open_memstream(&help, &help_len);
+    int keys = 0;
+    int flags = 0;
+
+    REQUIRE(f != NULL);
+    pg_config_print_flags(f);
+    fclose(f);
+    pg_err_init(&err);
+    REQUIRE(pg_config_defaults(&cfg, &err) == PG_OK);
+    printed = print_to_string(&cfg);
+    REQUIRE(printed != NULL && help != NULL);
+    for (char *line = strtok(printed, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        char flag[80];
+        size_t n = strcspn(line, " =");
+
+        snprintf(flag, sizeof(flag), "\n  --%.*s ", (int)n, line);
+        for (char *c = flag + 5; *c != '\0'; c++) {
+            *c = *c == '_' ? '-' : *c;
+        }
+        keys++;
+        if (strstr(help, flag) == NULL && strncmp(help, flag + 1, strlen(flag + 1)) != 0) {
+            fprintf(stderr, "serve --help lacks %s\n", flag + 1);
+            CHECK(0);
+        }
+    }
+    for (const char *p = help; (p = strstr(p, "  --")) != NULL; p += 4) {
+        flags++;
+    }
+    CHECK(keys > 0);
+    CHECK(flags == keys);
+    pg_config_free(&cfg);
+    free(printed);
+    free(help);
+}
+
 static void printed_configuration_loads_back(void)
 {
     const char *args[] = {"--plain-http",
@@ -383,6 +426,7 @@ int main(void)
            bad_flag_is_usage_error_bad_file_is_config_error);
     PG_RUN("the printed configuration loads back to the same settings",
            printed_configuration_loads_back);
+    PG_RUN("serve --help lists every key", help_lists_every_key);
     pg_check_rmtree(g_dir);
     pg_free(g_dir);
     return pg_check_done();
