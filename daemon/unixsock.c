@@ -6,6 +6,8 @@
 #include "unixsock.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,6 +39,34 @@ int pg_unixsock_probe(const char *path)
     return rc;
 }
 
+/*
+ * Whether the directory of path is there for a socket to be made in, so a
+ * missing one is said plainly before any listener tries to bind.
+ */
+static enum pg_status dir_exists(const char *path, const char *what, const char *esc,
+                                 struct pg_err *err)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+
+    if (slash == NULL || slash == path || (size_t)(slash - path) >= sizeof(dir)) {
+        return PG_OK; /* the working directory, or /: there */
+    }
+    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    if (stat(dir, &st) != 0) {
+        return errno == ENOENT ? pg_err_set(err, PG_ERR_CONFIG,
+                                            "%s \"%s\": its directory does not exist", what, esc)
+                               : pg_err_set(err, PG_ERR_CONFIG, "%s \"%s\": its directory: %s",
+                                            what, esc, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return pg_err_set(err, PG_ERR_CONFIG, "%s \"%s\": its directory is not a directory", what,
+                          esc);
+    }
+    return PG_OK;
+}
+
 enum pg_status pg_unixsock_clear_stale(const char *path, const char *what, struct pg_err *err)
 {
     char esc[ESC_MAX];
@@ -45,7 +75,7 @@ enum pg_status pg_unixsock_clear_stale(const char *path, const char *what, struc
 
     pg_escape(esc, sizeof(esc), path, strlen(path));
     if (lstat(path, &st) != 0) {
-        return PG_OK;
+        return dir_exists(path, what, esc, err);
     }
     if (!S_ISSOCK(st.st_mode)) {
         return pg_err_set(err, PG_ERR_CONFIG, "%s \"%s\" exists and is not a socket", what, esc);
@@ -56,6 +86,11 @@ enum pg_status pg_unixsock_clear_stale(const char *path, const char *what, struc
     }
     if (probe == 0) {
         return pg_err_set(err, PG_ERR_CONFIG, "%s \"%s\" is in use by another process", what, esc);
+    }
+    if (probe != ECONNREFUSED && probe != ENOENT) {
+        /* Only a refused connection proves nobody serves there. */
+        return pg_err_set(err, PG_ERR_IO, "cannot tell whether \"%s\" is in use: %s", esc,
+                          strerror(probe));
     }
     if (unlink(path) != 0 && errno != ENOENT) {
         return pg_err_set(err, PG_ERR_IO, "cannot remove stale socket \"%s\": %s", esc,

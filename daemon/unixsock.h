@@ -11,8 +11,9 @@
 
 /*
  * Removes the socket at path when nobody accepts connections on it. Nothing
- * there is fine. A live socket, or a file that is not a socket, is an error
- * naming `what` ("listen path", "metrics socket").
+ * there is fine, when the directory it goes in exists. A live socket, a file
+ * that is not a socket, or a missing directory is an error naming `what`
+ * ("listen path", "metrics socket").
  */
 enum pg_status pg_unixsock_clear_stale(const char *path, const char *what, struct pg_err *err);
 

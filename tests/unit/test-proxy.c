@@ -1146,6 +1146,27 @@ static void socket_mode_and_stale_file(void)
     proxy_down();
 }
 
+/* A listen path in a missing directory is refused before gRPC tries to bind it. */
+static void missing_listen_directory_is_named(void)
+{
+    struct pg_proxy *p = NULL;
+    struct pg_proxy_options o;
+    struct pg_err err;
+    char *path = pg_asprintf("%s/no-such-dir/proxy.sock", g_dir);
+
+    memset(&o, 0, sizeof(o));
+    o.listen_path = path;
+    o.upstream_path = g_fake.path;
+    o.cq_threads = 1;
+    o.workers = 1;
+    o.queue_length = 1;
+    pg_err_init(&err);
+    CHECK(pg_proxy_start(&o, &p, &err) == PG_ERR_CONFIG);
+    CHECK(strstr(err.msg, "no-such-dir/proxy.sock\": its directory does not exist") != NULL);
+    CHECK(p == NULL);
+    pg_free(path);
+}
+
 /* ---- pullgate serve as a process -------------------------------------------- */
 
 /* $PG_BUILD_DIR/pullgate, else the pullgate beside tests/ of this binary. */
@@ -1321,6 +1342,7 @@ int main(int argc, char **argv)
         PG_RUN("a full hook queue answers RESOURCE_EXHAUSTED", full_queue_is_resource_exhausted);
         PG_RUN("the socket is 0660, a stale one is replaced, a live one kept",
                socket_mode_and_stale_file);
+        PG_RUN("a listen path in a missing directory is named", missing_listen_directory_is_named);
     }
     PG_RUN("pullgate serve drains on SIGTERM and exits 0", sigterm_drains_and_exits);
     fake_stop(&g_fake);
