@@ -6,11 +6,25 @@
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh --quick    the plain build and its tests only
+# Any other argument is a usage error (exit 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+usage() { printf 'usage: %s [--quick]\n' "$0"; }
+
 quick=0
-[ "${1:-}" = "--quick" ] && quick=1
+case "$#:${1:-}" in
+0:) ;;
+1:--quick) quick=1 ;;
+1:-h | 1:--help)
+    usage
+    exit 0
+    ;;
+*)
+    usage >&2
+    exit 2
+    ;;
+esac
 jobs=$(nproc 2>/dev/null || echo 2)
 fuzz_seconds=${PG_FUZZ_SECONDS:-20}
 
