@@ -12,7 +12,8 @@
 #   wrong-digest a small image carrying alpine's signature, which covers another digest
 #
 # It prints each decision, pullgate's decision log and what containerd holds
-# afterwards. Exit 0 only when every outcome is the expected one.
+# afterwards. Exit 0 only when every outcome is the expected one; Ctrl-C
+# stops it, removes everything and exits 130 without the logs a failure shows.
 #
 #   sudo ./scripts/demo.sh            PG_KEEP_TMP=1 keeps the temporary directory
 set -u
@@ -26,6 +27,20 @@ fi
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
+# Ctrl-C or SIGTERM is no failure: no log dump, just the cleanup and a word.
+build_log=
+# shellcheck disable=SC2317 # run by the traps
+interrupted()
+{
+    PG_QUIET_EXIT=1
+    [ -z "$build_log" ] || rm -f "$build_log"
+    printf '\ndemo: interrupted; cleaning up\n' >&2
+    exit "$1"
+}
+trap 'interrupted 130' INT
+trap 'interrupted 143' TERM
+run_started=$(date +%s)
+
 say "installing packages (skipped when present)"
 ./scripts/install-deps.sh || exit 1
 
@@ -36,6 +51,7 @@ if { [ -f build/CMakeCache.txt ] ||
     cmake --build build -j"$(nproc)" --target pullgate pg-cri pg-push pg-testsign \
         >>"$build_log" 2>&1; then
     rm -f "$build_log"
+    build_log=
 else
     tail -n 40 "$build_log" >&2
     rm -f "$build_log"
@@ -53,6 +69,9 @@ pg_require containerd docker-registry curl openssl base64 "$PG_CRI" "$PG_PUSH" "
 pg_require_alpine
 started=$(date +%s)
 pg_tmpdir
+# pg_tmpdir's traps would dump every log on Ctrl-C, as on a failure.
+trap 'interrupted 130' INT
+trap 'interrupted 143' TERM
 
 say "starting docker-registry and containerd in $PG_TMP"
 pg_start_registry
@@ -182,9 +201,10 @@ if "$PG_CRI" --socket "$PG_CONTAINERD_SOCK" images |
     fails=$((fails + 1))
 fi
 
-elapsed=$(($(date +%s) - started))
+now=$(date +%s)
+timing="demo $((now - started))s, $((now - run_started))s with the install and build"
 if [ "$fails" -ne 0 ]; then
-    pg_die "$fails outcome(s) were not the expected ones"
+    pg_die "$fails outcome(s) were not the expected ones ($timing)"
 fi
-say "every outcome as expected (${elapsed}s); cleaning up"
+say "every outcome as expected ($timing); cleaning up"
 exit 0
