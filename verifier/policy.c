@@ -1010,8 +1010,11 @@ static enum pg_status open_policy(const char *path, int *out_fd, struct pg_err *
     }
     if (!S_ISREG(sb.st_mode)) {
         return pg_err_set(err, PG_ERR_POLICY_INVALID,
-                          "%s: the trust policy is not a regular file (symlinks are not allowed)",
-                          path);
+                          "%s: the trust policy is %s, not a regular file", path,
+                          S_ISLNK(sb.st_mode)    ? "a symlink (symlinks are not allowed)"
+                          : S_ISDIR(sb.st_mode)  ? "a directory"
+                          : S_ISFIFO(sb.st_mode) ? "a fifo"
+                                                 : "a device or socket");
     }
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {

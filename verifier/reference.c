@@ -321,8 +321,11 @@ static enum pg_status check_name(const struct pg_ref *ref, const char *esc, stru
                           "invalid reference \"%s\": repository name must be lowercase", esc);
     }
     if (!is_path(ref->path)) {
+        char path[160];
+
+        pg_escape(path, sizeof(path), ref->path, strlen(ref->path));
         return pg_err_set(err, PG_ERR_REFERENCE,
-                          "invalid reference \"%s\": bad repository path \"%s\"", esc, ref->path);
+                          "invalid reference \"%s\": bad repository path \"%s\"", esc, path);
     }
     if (strlen(ref->domain) + 1 + strlen(ref->path) > PG_REF_NAME_MAX) {
         return pg_err_set(err, PG_ERR_REFERENCE,
