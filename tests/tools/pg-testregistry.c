@@ -4,7 +4,8 @@
  * on libmicrohttpd. It listens on 127.0.0.1 and on 127.0.0.2 (a second
  * host, for cross-host redirects and links), prints "PORT1 PORT2" on stdout
  * and serves until SIGTERM. Every request is appended to a log as one JSON
- * line (listener, method, path, query, authorization, accept, body).
+ * line (listener, method, path, query, authorization, accept, cookie,
+ * accept_encoding, body).
  *
  *     pg-testregistry SCRIPT.json LOG
  *
@@ -167,6 +168,8 @@ static void log_request(const struct listener *l, struct MHD_Connection *c, cons
     json_t *q = json_object();
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+    const char *cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Cookie");
+    const char *encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
     char *text;
 
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, q);
@@ -176,6 +179,9 @@ static void log_request(const struct listener *l, struct MHD_Connection *c, cons
     json_object_set_new(line, "query", q);
     json_object_set_new(line, "authorization", auth != NULL ? json_string(auth) : json_null());
     json_object_set_new(line, "accept", accept != NULL ? json_string(accept) : json_null());
+    json_object_set_new(line, "cookie", cookie != NULL ? json_string(cookie) : json_null());
+    json_object_set_new(line, "accept_encoding",
+                        encoding != NULL ? json_string(encoding) : json_null());
     json_object_set_new(line, "body",
                         req->post != NULL ? json_stringn(req->post, req->post_len) : json_null());
     text = json_dumps(line, JSON_COMPACT);

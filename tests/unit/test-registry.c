@@ -906,6 +906,236 @@ static void malformed_referrers_json_is_a_clear_error(void)
     CHECK(strstr(err.msg, "digest") != NULL);
 }
 
+/* ---- hostile registries ---- */
+
+/* GETs v1 of "app" against routes with creds over plain http to the first plain
+ * listeners; f stays up for the request log. */
+static enum pg_status run_v1(json_t *routes, const struct pg_credentials *creds, int plain,
+                             struct fixture *f, struct pg_err *err)
+{
+    struct pg_registry_client *c = NULL;
+    struct pg_descriptor d = {0};
+    enum pg_status rc;
+
+    f->pid = -1;
+    pg_err_init(err);
+    if (fx_start(f, routes) != 0) {
+        return PG_ERR_INTERNAL;
+    }
+    c = fx_client(f, plain, 5000, NULL);
+    rc = get_v1(f, c, creds, NULL, &d, err);
+    pg_descriptor_clear(&d);
+    pg_registry_client_free(c);
+    return rc;
+}
+
+/* How many logged requests have a non-null value in field. */
+static int count_with(const struct fixture *f, const char *field)
+{
+    json_t *all = fx_requests(f);
+    size_t i;
+    json_t *r;
+    int n = 0;
+
+    json_array_foreach(all, i, r)
+    {
+        n += !json_is_null(json_object_get(r, field));
+    }
+    json_decref(all);
+    return n;
+}
+
+static json_t *redirect_route(const char *path, int listener, int status, const char *location)
+{
+    json_t *r = fx_route(path, status, NULL, NULL);
+
+    fx_header(r, "Location", location);
+    if (listener != 0) {
+        json_object_set_new(r, "listener", json_integer(listener));
+    }
+    return r;
+}
+
+static void bearer_token_and_cookies_stay_home_across_redirects(void)
+{
+    struct fixture f;
+    struct pg_err err;
+    json_t *token = fx_route("/token", 200, NULL, NULL);
+    json_t *start = redirect_route("/v2/app/manifests/v1", 1, 307, "/v2/app/manifests/moved");
+    json_t *moved = redirect_route("/v2/app/manifests/moved", 1, 302, "//127.0.0.2:{{PORT2}}/cdn");
+    json_t *cdn = manifest_route("/cdn");
+    json_t *auth =
+        json_pack("{s:s,s:s}", "bearer", "T0KEN", "realm", "http://127.0.0.1:{{PORT}}/token");
+
+    json_object_set_new(token, "token", json_pack("{s:s}", "token", "T0KEN"));
+    json_object_set_new(start, "auth", json_deep_copy(auth));
+    json_object_set_new(moved, "auth", auth);
+    fx_header(start, "Set-Cookie", "session=s3cret; Path=/");
+    fx_header(moved, "Set-Cookie", "other=1; Domain=127.0.0.2; Path=/");
+    json_object_set_new(cdn, "listener", json_integer(2));
+    CHECK(run_v1(json_pack("[o,o,o,o]", token, start, moved, cdn), NULL, 2, &f, &err) == PG_OK);
+    /* a relative redirect stays on the origin and keeps the token */
+    CHECK(count_requests(&f, 1, "/v2/app/manifests/moved", "Bearer T0KEN") == 1);
+    CHECK(count_requests(&f, 2, "/cdn", "") == 1);
+    CHECK(count_requests(&f, 2, "/cdn", NULL) == 1);
+    CHECK(count_with(&f, "cookie") == 0);
+    CHECK(count_with(&f, "accept_encoding") == 0);
+    if (pg_check_failed_now()) {
+        fprintf(stderr, "    %s\n", err.msg);
+    }
+    fx_stop(&f);
+}
+
+static void redirect_ping_pong_between_hosts_is_bounded(void)
+{
+    struct fixture f;
+    struct pg_err err;
+    json_t *a = redirect_route("/v2/app/manifests/v1", 1, 302, "http://127.0.0.2:{{PORT2}}/b");
+    json_t *b = redirect_route("/b", 2, 301, "http://127.0.0.1:{{PORT}}/v2/app/manifests/v1");
+
+    CHECK(run_v1(json_pack("[o,o]", a, b), NULL, 2, &f, &err) == PG_ERR_LIMIT);
+    CHECK(strstr(err.msg, "redirects") != NULL);
+    CHECK(count_requests(&f, 1, "/v2/app/manifests/v1", NULL) + count_requests(&f, 2, "/b", NULL) ==
+          PG_REGISTRY_MAX_REDIRECTS + 1);
+    fx_stop(&f);
+}
+
+static void plain_http_realm_of_another_host_gets_no_credentials(void)
+{
+    struct pg_credentials creds = {.username = "alice", .password = "s3cret"};
+    struct fixture f;
+    struct pg_err err;
+    json_t *r = manifest_route("/v2/app/manifests/v1");
+    json_t *t = fx_route("/token", 200, "application/json", "{\"token\":\"T0KEN\"}");
+
+    json_object_set_new(
+        r, "auth",
+        json_pack("{s:s,s:s}", "bearer", "T0KEN", "realm", "http://127.0.0.2:{{PORT2}}/token"));
+    CHECK(run_v1(json_pack("[o,o]", r, t), &creds, 1, &f, &err) == PG_ERR_TLS);
+    CHECK(strstr(err.msg, "plain http") != NULL);
+    CHECK(count_requests(&f, 2, "/token", NULL) == 0);
+    fx_stop(&f);
+}
+
+static json_t *token_routes(const char *want, json_t *token_route)
+{
+    json_t *r = manifest_route("/v2/app/manifests/v1");
+
+    json_object_set_new(
+        r, "auth",
+        json_pack("{s:s,s:s}", "bearer", want, "realm", "http://127.0.0.1:{{PORT}}/token"));
+    return json_pack("[o,o]", r, token_route);
+}
+
+static void token_with_line_breaks_is_refused(void)
+{
+    struct fixture f;
+    struct pg_err err;
+    json_t *t =
+        fx_route("/token", 200, "application/json", "{\"token\":\"T0KEN\\r\\nX-Injected: 1\"}");
+
+    CHECK(run_v1(token_routes("T0KEN", t), NULL, 2, &f, &err) == PG_ERR_REGISTRY_AUTH);
+    CHECK(strstr(err.msg, "control characters") != NULL);
+    CHECK(strstr(err.msg, "Injected") == NULL);
+    CHECK(count_requests(&f, 1, "/v2/app/manifests/v1", NULL) == 1);
+    fx_stop(&f);
+}
+
+static void unauthorized_after_a_token_is_not_retried(void)
+{
+    struct fixture f;
+    struct pg_err err;
+    json_t *t = fx_route("/token", 200, "application/json", "{\"token\":\"WRONG\"}");
+
+    CHECK(run_v1(token_routes("RIGHT", t), NULL, 2, &f, &err) == PG_ERR_REGISTRY_AUTH);
+    CHECK(strstr(err.msg, "401") != NULL && strstr(err.msg, "UNAUTHORIZED") != NULL);
+    CHECK(count_requests(&f, 1, "/v2/app/manifests/v1", NULL) == 2);
+    CHECK(count_requests(&f, 1, "/token", NULL) == 1);
+    fx_stop(&f);
+}
+
+static void huge_or_broken_token_replies_are_refused(void)
+{
+    struct fixture f;
+    struct pg_err err;
+    json_t *t = fx_route("/token", 200, "application/json", NULL);
+
+    json_object_set_new(t, "body_size", json_integer(2 << 20));
+    CHECK(run_v1(token_routes("T0KEN", t), NULL, 2, &f, &err) == PG_ERR_LIMIT);
+    CHECK(strstr(err.msg, "/token") != NULL);
+    fx_stop(&f);
+    t = fx_route("/token", 200, "application/json", "{\"token\":");
+    CHECK(run_v1(token_routes("T0KEN", t), NULL, 2, &f, &err) == PG_ERR_PARSE);
+    fx_stop(&f);
+    t = fx_route("/token", 200, "application/json", "{\"token\":12}");
+    CHECK(run_v1(token_routes("T0KEN", t), NULL, 2, &f, &err) == PG_ERR_REGISTRY_AUTH);
+    fx_stop(&f);
+}
+
+static void malformed_or_repeated_challenges_are_handled(void)
+{
+    struct fixture f;
+    struct pg_err err;
+    json_t *r = fx_route("/v2/app/manifests/v1", 401, NULL, NULL);
+    char *big = pg_malloc(5000);
+    char *hdr;
+
+    memset(big, 'a', 4999);
+    big[4999] = '\0';
+    hdr = pg_asprintf("Bearer realm=\"http://127.0.0.1:{{PORT}}/%s\"", big);
+    fx_header(r, "WWW-Authenticate", hdr);
+    CHECK(run_v1(json_pack("[o]", r), NULL, 2, &f, &err) == PG_ERR_PARSE);
+    CHECK(strstr(err.msg, "WWW-Authenticate") != NULL && strlen(err.msg) < 200);
+    fx_stop(&f);
+    pg_free(hdr);
+    pg_free(big);
+    r = fx_route("/v2/app/manifests/v1", 401, NULL, NULL);
+    fx_header(r, "WWW-Authenticate",
+              "Bearer realm=\"http://127.0.0.1:{{PORT}}/token\",realm=\"http://127.0.0.2:{{PORT2}}/"
+              "token\", Basic realm=\"x\"");
+    CHECK(run_v1(json_pack("[o,o]", r,
+                           fx_route("/token", 200, "application/json", "{\"token\":\"T\"}")),
+                 NULL, 2, &f, &err) == PG_ERR_REGISTRY_AUTH);
+    CHECK(count_requests(&f, 1, "/token", NULL) == 1);
+    CHECK(count_requests(&f, 2, "/token", NULL) == 0);
+    CHECK(count_requests(&f, 1, "/v2/app/manifests/v1", "Bearer T") == 1);
+    fx_stop(&f);
+    r = fx_route("/v2/app/manifests/v1", 401, NULL, NULL);
+    fx_header(r, "WWW-Authenticate", "Negotiate abc");
+    CHECK(run_v1(json_pack("[o]", r), NULL, 2, &f, &err) == PG_ERR_REGISTRY_AUTH);
+    CHECK(strstr(err.msg, "WWW-Authenticate") != NULL);
+    fx_stop(&f);
+}
+
+static int is_printable_ascii(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void long_oci_error_message_is_bounded(void)
+{
+    struct fixture f;
+    struct pg_err err;
+    char *msg = pg_malloc(20001);
+    char *body;
+
+    memset(msg, 'm', 20000);
+    msg[20000] = '\0';
+    body = pg_asprintf("{\"errors\":[{\"code\":\"DENIED\\u001b[31m\",\"message\":\"%s\"}]}", msg);
+    CHECK(run_v1(json_pack("[o]", fx_route("/v2/app/manifests/v1", 403, "application/json", body)),
+                 NULL, 2, &f, &err) == PG_ERR_REGISTRY_AUTH);
+    CHECK(strstr(err.msg, "HTTP 403") != NULL && strstr(err.msg, "DENIED\\x1b[31m") != NULL);
+    CHECK(strlen(err.msg) < 600 && is_printable_ascii(err.msg));
+    fx_stop(&f);
+    pg_free(body);
+    pg_free(msg);
+}
+
 /* ---- concurrency ---- */
 
 struct worker {
@@ -1005,6 +1235,18 @@ int main(void)
     PG_RUN("referrers 404 means unsupported unless NAME_UNKNOWN",
            referrers_404_means_unsupported_unless_name_unknown);
     PG_RUN("malformed referrers JSON is a clear error", malformed_referrers_json_is_a_clear_error);
+    PG_RUN("bearer token and cookies stay home across redirects",
+           bearer_token_and_cookies_stay_home_across_redirects);
+    PG_RUN("redirect ping-pong between hosts is bounded",
+           redirect_ping_pong_between_hosts_is_bounded);
+    PG_RUN("plain-http realm of another host gets no credentials",
+           plain_http_realm_of_another_host_gets_no_credentials);
+    PG_RUN("token with line breaks is refused", token_with_line_breaks_is_refused);
+    PG_RUN("401 after a token is not retried", unauthorized_after_a_token_is_not_retried);
+    PG_RUN("huge or broken token replies are refused", huge_or_broken_token_replies_are_refused);
+    PG_RUN("malformed or repeated challenges are handled",
+           malformed_or_repeated_challenges_are_handled);
+    PG_RUN("long OCI error message is bounded", long_oci_error_message_is_bounded);
     PG_RUN("one client serves concurrent sessions", one_client_serves_concurrent_sessions);
     return pg_check_done();
 }
