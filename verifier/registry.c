@@ -216,8 +216,10 @@ struct url_parts {
     char scheme[8];
     char authority[300]; /* host[:port] as written */
     char host[270];
-    long port;       /* explicit or the scheme's default */
-    char path[1024]; /* for messages: no query, no credentials */
+    long port;                       /* explicit or the scheme's default */
+    char path[1024];                 /* no query, no credentials */
+    char shown_authority[SHOWN_MAX]; /* authority and path escaped, for messages */
+    char shown_path[SHOWN_MAX];
 };
 
 static enum pg_status url_split(const char *url, struct url_parts *u, struct pg_err *err)
@@ -252,6 +254,8 @@ static enum pg_status url_split(const char *url, struct url_parts *u, struct pg_
         snprintf(u->authority, sizeof(u->authority), "%s", host);
         u->port = strcmp(scheme, "https") == 0 ? 443 : 80;
     }
+    pg_escape(u->shown_authority, sizeof(u->shown_authority), u->authority, strlen(u->authority));
+    pg_escape(u->shown_path, sizeof(u->shown_path), u->path, strlen(u->path));
 out:
     curl_free(scheme);
     curl_free(host);
@@ -271,20 +275,19 @@ static int same_origin(const struct url_parts *a, const struct url_parts *b)
 static enum pg_status url_allowed(const struct pg_registry_client *c, const struct url_parts *u,
                                   struct pg_err *err)
 {
-    char esc[SHOWN_MAX];
-
     if (strcmp(u->scheme, "https") == 0) {
         return PG_OK;
     }
-    pg_escape(esc, sizeof(esc), u->authority, strlen(u->authority));
     if (strcmp(u->scheme, "http") == 0) {
         if (is_plain_host(c, u->authority)) {
             return PG_OK;
         }
         return pg_err_set(err, PG_ERR_TLS,
-                          "refusing plain http to %s: not a configured plain-http host", esc);
+                          "refusing plain http to %s: not a configured plain-http host",
+                          u->shown_authority);
     }
-    return pg_err_set(err, PG_ERR_REGISTRY, "refusing URL scheme \"%s\" for %s", u->scheme, esc);
+    return pg_err_set(err, PG_ERR_REGISTRY, "refusing URL scheme \"%s\" for %s", u->scheme,
+                      u->shown_authority);
 }
 
 /* Resolves ref (absolute or relative) against base. Caller frees with curl_free. */
@@ -592,7 +595,7 @@ static enum pg_status http_perform(struct pg_registry_session *s, const struct e
         goto out;
     }
     pg_log(LOG_DEBUG, "registry %s %s://%s%s: HTTP %ld, %zu bytes", x->post ? "POST" : "GET",
-           x->u->scheme, x->u->authority, x->u->path, r->status, r->len);
+           x->u->scheme, x->u->shown_authority, x->u->shown_path, r->status, r->len);
 out:
     curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, NULL);
@@ -628,7 +631,6 @@ static enum pg_status fail_as(const struct url_parts *u, const char *method,
 {
     char code[64];
     char msg[SHOWN_MAX];
-    char path[SHOWN_MAX];
 
     if (st != PG_OK) {
         /* keep the caller's status */
@@ -640,13 +642,12 @@ static enum pg_status fail_as(const struct url_parts *u, const char *method,
         st = PG_ERR_REGISTRY;
     }
     oci_error(r, code, sizeof(code), msg, sizeof(msg));
-    pg_escape(path, sizeof(path), u->path, strlen(u->path));
     if (code[0] != '\0' || msg[0] != '\0') {
-        return pg_err_set(err, st, "registry %s: %s %s: HTTP %ld: %s \"%s\"", u->authority, method,
-                          path, r->status, code[0] != '\0' ? code : "error", msg);
+        return pg_err_set(err, st, "registry %s: %s %s: HTTP %ld: %s \"%s\"", u->shown_authority,
+                          method, u->shown_path, r->status, code[0] != '\0' ? code : "error", msg);
     }
-    return pg_err_set(err, st, "registry %s: %s %s: HTTP %ld", u->authority, method, path,
-                      r->status);
+    return pg_err_set(err, st, "registry %s: %s %s: HTTP %ld", u->shown_authority, method,
+                      u->shown_path, r->status);
 }
 
 static enum pg_status fail_status(const struct url_parts *u, const char *method,
@@ -815,7 +816,7 @@ static enum pg_status follow(struct pg_registry_session *s, char **url, const ch
 
     if (next == NULL) {
         return pg_err_set(err, PG_ERR_REGISTRY, "registry %s: bad redirect from %s", s->domain,
-                          u->path);
+                          u->shown_path);
     }
     pg_free(*url);
     *url = pg_strdup(next);
@@ -1036,7 +1037,7 @@ static enum pg_status check_digest(const struct http_resp *r, const char *want,
     }
     if (want != NULL && strcmp(got, want) != 0) {
         pg_err_set(err, PG_ERR_REGISTRY, "registry %s: %s: content digest %s, expected %s",
-                   u->authority, u->path, got, want);
+                   u->shown_authority, u->shown_path, got, want);
         pg_free(got);
         return PG_ERR_REGISTRY;
     }
@@ -1058,8 +1059,8 @@ static enum pg_status manifest_desc(const struct http_resp *r, const struct url_
         pg_escape(esc, sizeof(esc), r->content_type,
                   r->content_type != NULL ? strlen(r->content_type) : 0);
         return pg_err_set(err, PG_ERR_UNSUPPORTED,
-                          "registry %s: %s: unsupported manifest content type \"%s\"", u->authority,
-                          u->path, esc);
+                          "registry %s: %s: unsupported manifest content type \"%s\"",
+                          u->shown_authority, u->shown_path, esc);
     }
     rc = check_digest(r, want, u, &d.digest, err);
     if (rc != PG_OK) {

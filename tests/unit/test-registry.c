@@ -1117,6 +1117,25 @@ static int is_printable_ascii(const char *s)
     return 1;
 }
 
+static void redirected_path_is_escaped_in_messages(void)
+{
+    struct fixture f;
+    struct pg_err err;
+    json_t *a = redirect_route("/v2/app/manifests/v1", 1, 307,
+                               "http://127.0.0.1:{{PORT}}/v2/app/\xc2\x85\xe2\x80\xae\"x");
+    json_t *b = manifest_route("/v2/app/\xc2\x85\xe2\x80\xae\"x");
+
+    fx_header(b, "Content-Type", "text/html");
+    CHECK(run_v1(json_pack("[o,o]", a, b), NULL, 2, &f, &err) == PG_ERR_UNSUPPORTED);
+    CHECK(strstr(err.msg, "text/html") != NULL);
+    CHECK(strstr(err.msg, "\\xc2\\x85") != NULL);
+    CHECK(is_printable_ascii(err.msg));
+    if (pg_check_failed_now()) {
+        fprintf(stderr, "    %s: %s\n", pg_status_name(err.status), err.msg);
+    }
+    fx_stop(&f);
+}
+
 static void long_oci_error_message_is_bounded(void)
 {
     struct fixture f;
@@ -1246,6 +1265,7 @@ int main(void)
     PG_RUN("huge or broken token replies are refused", huge_or_broken_token_replies_are_refused);
     PG_RUN("malformed or repeated challenges are handled",
            malformed_or_repeated_challenges_are_handled);
+    PG_RUN("redirected path is escaped in messages", redirected_path_is_escaped_in_messages);
     PG_RUN("long OCI error message is bounded", long_oci_error_message_is_bounded);
     PG_RUN("one client serves concurrent sessions", one_client_serves_concurrent_sessions);
     return pg_check_done();
