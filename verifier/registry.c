@@ -75,6 +75,7 @@ struct http_resp {
     size_t max;
     int is_over_limit;
     int is_error_cut;
+    int is_header_flood;
     int n_headers;
     const struct pg_deadline *deadline;
 };
@@ -419,6 +420,7 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userp)
         return n;
     }
     if (++r->n_headers > HEADER_COUNT_MAX) {
+        r->is_header_flood = 1;
         return 0;
     }
     colon = memchr(data, ':', len);
@@ -492,6 +494,10 @@ static enum pg_status curl_failure(const struct pg_registry_session *s, CURLcode
     pg_escape(where, sizeof(where), raw, strlen(raw));
     if (r->is_over_limit) {
         return pg_err_set(err, PG_ERR_LIMIT, "%s: reply larger than %zu bytes", where, r->max);
+    }
+    if (r->is_header_flood) {
+        return pg_err_set(err, PG_ERR_LIMIT, "%s: reply has more than %d header lines", where,
+                          HEADER_COUNT_MAX);
     }
     if (cc == CURLE_ABORTED_BY_CALLBACK) {
         return is_cancel ? pg_err_set(err, PG_ERR_CANCELLED, "%s: request cancelled", where)

@@ -1107,6 +1107,25 @@ static void malformed_or_repeated_challenges_are_handled(void)
     fx_stop(&f);
 }
 
+static void header_flood_is_a_clear_limit_error(void)
+{
+    struct fixture f;
+    struct pg_err err;
+    json_t *r = manifest_route("/v2/app/manifests/v1");
+    char name[32];
+
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof(name), "X-Flood-%d", i);
+        fx_header(r, name, "x");
+    }
+    CHECK(run_v1(json_pack("[o]", r), NULL, 2, &f, &err) == PG_ERR_LIMIT);
+    CHECK(strstr(err.msg, "header") != NULL);
+    if (pg_check_failed_now()) {
+        fprintf(stderr, "    %s: %s\n", pg_status_name(err.status), err.msg);
+    }
+    fx_stop(&f);
+}
+
 static int is_printable_ascii(const char *s)
 {
     for (; *s != '\0'; s++) {
@@ -1265,6 +1284,7 @@ int main(void)
     PG_RUN("huge or broken token replies are refused", huge_or_broken_token_replies_are_refused);
     PG_RUN("malformed or repeated challenges are handled",
            malformed_or_repeated_challenges_are_handled);
+    PG_RUN("header flood is a clear limit error", header_flood_is_a_clear_limit_error);
     PG_RUN("redirected path is escaped in messages", redirected_path_is_escaped_in_messages);
     PG_RUN("long OCI error message is bounded", long_oci_error_message_is_bounded);
     PG_RUN("one client serves concurrent sessions", one_client_serves_concurrent_sessions);
