@@ -14,6 +14,7 @@
  *   method ("GET"), path (exact), query {k: v} (all must match), listener (1|2)
  *   status (200), headers {name: value}, body | body_file | body_size (N bytes)
  *   mode "endless" (never ends) | "slow" (one byte every slow_ms, body_size bytes)
+ *     | "short" (announces body_size bytes in Content-Length, sends half, hangs up)
  *   auth {"basic": "user:pass"} | {"bearer": TOKEN, "realm", "service", "scope"}
  *   token {"token", "field" ("token"), "basic", "refresh_token", "scope", "service"}
  * {{PORT}} and {{PORT2}} in bodies, header values and realms are replaced by
@@ -336,6 +337,12 @@ static ssize_t stream_cb(void *cls, uint64_t pos, char *buf, size_t max)
         st->remaining--;
         return 1;
     }
+    if (st->remaining > 0 && (size_t)st->remaining < max) {
+        max = (size_t)st->remaining;
+    }
+    if (st->remaining > 0) {
+        st->remaining -= (long)max;
+    }
     memset(buf, 'x', max);
     return (ssize_t)max;
 }
@@ -347,6 +354,13 @@ static struct MHD_Response *make_body(const struct server *srv, const json_t *r)
     const char *body = jstr(r, "body");
     const char *file = jstr(r, "body_file");
 
+    if (mode != NULL && strcmp(mode, "short") == 0) {
+        struct stream *st = calloc(1, sizeof(*st));
+
+        st->remaining = (long)json_integer_value(size) / 2;
+        return MHD_create_response_from_callback((uint64_t)json_integer_value(size), 4096,
+                                                 stream_cb, st, free);
+    }
     if (mode != NULL) {
         struct stream *st = calloc(1, sizeof(*st));
 

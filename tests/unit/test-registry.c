@@ -5,12 +5,14 @@
  * deadlines, TLS enforcement and referrers pagination.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "auth.h"
 #include "check.h"
+#include "jsonutil.h"
 #include "mem.h"
 #include "reference.h"
 #include "registry-fixture.h"
@@ -734,6 +736,80 @@ static void blob_with_wrong_digest_is_refused(void)
     pg_free(digest);
 }
 
+/* GETs the blob {} (2 bytes, listed with size) served by route; anonymous. */
+static enum pg_status get_blob_2(json_t *route, int64_t size, struct pg_err *err)
+{
+    struct fixture f;
+    struct pg_registry_client *c = NULL;
+    struct pg_registry_session *s = NULL;
+    struct pg_descriptor d = {.media_type = PG_MT_OCI_EMPTY, .size = size};
+    struct pg_blob body = {0};
+    char path[200];
+    enum pg_status rc = PG_ERR_INTERNAL;
+
+    d.digest = fx_digest("{}", 2);
+    snprintf(path, sizeof(path), "/v2/app/blobs/%s", d.digest);
+    json_object_set_new(route, "path", json_string(path));
+    pg_err_init(err);
+    if (fx_start(&f, json_pack("[o]", route)) == 0) {
+        c = fx_client(&f, 2, 3000, NULL);
+        s = fx_session(&f, c, "app", NULL, NULL, err);
+        rc = s != NULL ? pg_registry_get_blob(s, &d, 1024, &body, err) : err->status;
+    }
+    CHECK(rc != PG_OK || (body.len == 2 && memcmp(body.data, "{}", 2) == 0));
+    pg_blob_clear(&body);
+    pg_free(d.digest);
+    pg_registry_session_free(s);
+    pg_registry_client_free(c);
+    fx_stop(&f);
+    return rc;
+}
+
+static void blob_replies_that_lie_about_their_length_are_refused(void)
+{
+    struct pg_err err;
+    json_t *r = fx_route("/", 200, "application/octet-stream", NULL);
+    int64_t start = pg_now_ms();
+
+    json_object_set_new(r, "body_size", json_integer(100));
+    CHECK(get_blob_2(r, 2, &err) == PG_ERR_LIMIT);
+    CHECK(strstr(err.msg, "larger than 2 bytes") != NULL);
+    r = fx_route("/", 200, "application/octet-stream", "{");
+    CHECK(get_blob_2(r, 2, &err) == PG_ERR_REGISTRY);
+    CHECK(strstr(err.msg, "got 1 bytes, expected 2") != NULL);
+    r = fx_route("/", 200, "application/octet-stream", NULL);
+    json_object_set_new(r, "mode", json_string("short"));
+    json_object_set_new(r, "body_size", json_integer(2));
+    CHECK(get_blob_2(r, 2, &err) == PG_ERR_IO);
+    CHECK(strstr(err.msg, "partial") != NULL);
+    r = fx_route("/", 200, "application/octet-stream", NULL);
+    json_object_set_new(r, "mode", json_string("endless"));
+    CHECK(get_blob_2(r, 2, &err) == PG_ERR_LIMIT);
+    r = fx_route("/", 200, "application/octet-stream", "{}");
+    fx_header(r, "Content-Encoding", "gzip");
+    CHECK(get_blob_2(r, 2, &err) == PG_OK);
+    CHECK(get_blob_2(fx_route("/", 200, NULL, "{}"), 3, &err) == PG_ERR_REGISTRY);
+    CHECK(get_blob_2(fx_route("/", 200, NULL, "{}"), -1, &err) == PG_ERR_INVALID_ARG);
+    CHECK(get_blob_2(fx_route("/", 200, NULL, "{}"), INT64_MAX, &err) == PG_ERR_LIMIT);
+    CHECK(pg_now_ms() - start < 10000);
+}
+
+static void endless_error_body_is_cut_and_reported(void)
+{
+    struct pg_err err;
+    json_t *r = fx_route("/", 500, "application/json", NULL);
+    int64_t start = pg_now_ms();
+
+    json_object_set_new(r, "mode", json_string("endless"));
+    CHECK(get_blob_2(r, 2, &err) == PG_ERR_REGISTRY);
+    CHECK(strstr(err.msg, "HTTP 500") != NULL);
+    CHECK(pg_now_ms() - start < 3000);
+    r = fx_route("/", 307, NULL, NULL);
+    json_object_set_new(r, "mode", json_string("endless"));
+    CHECK(get_blob_2(r, 2, &err) == PG_ERR_REGISTRY);
+    CHECK(strstr(err.msg, "HTTP 307") != NULL);
+}
+
 /* ---- referrers ---- */
 
 #define SUBJECT "sha256:19dbd2e48e921426ee8ace4dc892edfb2ecdc1d1a72d5416c83670c30acecef0"
@@ -904,6 +980,90 @@ static void malformed_referrers_json_is_a_clear_error(void)
                                               "\"digest\":\"sha256:12\",\"size\":1}]}")),
                     &list, &n, &err) == PG_ERR_PARSE);
     CHECK(strstr(err.msg, "digest") != NULL);
+}
+
+static char *big_index(size_t n, const char *digest, long long size)
+{
+    json_t *list = json_array();
+    json_t *doc;
+    char *s;
+
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(list, json_pack("{s:s,s:s,s:I,s:s}", "mediaType", PG_MT_OCI_MANIFEST,
+                                              "digest", digest, "size", (json_int_t)size,
+                                              "artifactType", SIG_TYPE));
+    }
+    doc = json_pack("{s:i,s:s,s:o}", "schemaVersion", 2, "mediaType", PG_MT_OCI_INDEX, "manifests",
+                    list);
+    s = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return s;
+}
+
+static enum pg_status referrers_of(const char *body, const char *ctype, struct pg_err *err,
+                                   size_t *out_n)
+{
+    struct pg_descriptor *list = NULL;
+    size_t n = 0;
+    enum pg_status rc;
+
+    pg_err_init(err);
+    rc = referrers(json_pack("[o]", fx_route(REFERRERS_PATH, 200, ctype, body)), &list, &n, err);
+    pg_descriptor_list_free(list, rc == PG_OK ? n : 0);
+    *out_n = n;
+    return rc;
+}
+
+static void hostile_referrers_lists_are_refused(void)
+{
+    static const char d256[] =
+        "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    struct pg_err err;
+    size_t n = 0;
+    char *s;
+
+    s = big_index(PG_JSONUTIL_MAX_ENTRIES + 1, d256, 1);
+    CHECK(referrers_of(s, PG_MT_OCI_INDEX, &err, &n) == PG_ERR_LIMIT);
+    free(s);
+    s = big_index(1, d256, -1);
+    CHECK(referrers_of(s, PG_MT_OCI_INDEX, &err, &n) == PG_ERR_PARSE);
+    CHECK(strstr(err.msg, "size") != NULL);
+    free(s);
+    s = big_index(1, "md5:d41d8cd98f00b204e9800998ecf8427e", 1);
+    CHECK(referrers_of(s, PG_MT_OCI_INDEX, &err, &n) == PG_ERR_PARSE);
+    free(s);
+    s = big_index(1, d256, 1LL << 60);
+    CHECK(referrers_of(s, PG_MT_OCI_INDEX, &err, &n) == PG_OK && n == 1);
+    free(s);
+    {
+        json_t *r = fx_route(REFERRERS_PATH, 200, PG_MT_OCI_INDEX, NULL);
+        struct pg_descriptor *list = NULL;
+
+        json_object_set_new(r, "body_size", json_integer(5 << 20));
+        pg_err_init(&err);
+        CHECK(referrers(json_pack("[o]", r), &list, &n, &err) == PG_ERR_LIMIT);
+    }
+}
+
+static void links_that_leave_or_loop_are_refused(void)
+{
+    struct pg_descriptor *list = NULL;
+    size_t n = 0;
+    struct pg_err err;
+    json_t *routes = json_pack(
+        "[o]",
+        page_route(NULL, "s", '0', "<https://127.0.0.1:{{PORT}}" REFERRERS_PATH "?p=2>; rel=next"));
+
+    pg_err_init(&err);
+    CHECK(referrers(routes, &list, &n, &err) == PG_ERR_REGISTRY);
+    CHECK(strstr(err.msg, "another") != NULL);
+    routes =
+        json_pack("[o]", page_route(NULL, "s", '0', "<//127.0.0.2:{{PORT2}}/x>; rel=\"next\""));
+    pg_err_init(&err);
+    CHECK(referrers(routes, &list, &n, &err) == PG_ERR_REGISTRY);
+    routes = json_pack("[o]", page_route(NULL, "s", '0', "<" REFERRERS_PATH ">; rel=\"next\""));
+    pg_err_init(&err);
+    CHECK(referrers(routes, &list, &n, &err) == PG_ERR_LIMIT);
 }
 
 /* ---- hostile registries ---- */
@@ -1287,6 +1447,11 @@ int main(void)
     PG_RUN("header flood is a clear limit error", header_flood_is_a_clear_limit_error);
     PG_RUN("redirected path is escaped in messages", redirected_path_is_escaped_in_messages);
     PG_RUN("long OCI error message is bounded", long_oci_error_message_is_bounded);
+    PG_RUN("blob replies that lie about their length are refused",
+           blob_replies_that_lie_about_their_length_are_refused);
+    PG_RUN("endless error body is cut and reported", endless_error_body_is_cut_and_reported);
+    PG_RUN("hostile referrers lists are refused", hostile_referrers_lists_are_refused);
+    PG_RUN("Links that leave the origin or loop are refused", links_that_leave_or_loop_are_refused);
     PG_RUN("one client serves concurrent sessions", one_client_serves_concurrent_sessions);
     return pg_check_done();
 }
