@@ -302,7 +302,9 @@ static int from_web_identity(const char *region, int64_t timeout_ms, struct pg_a
     if (endpoint != NULL && endpoint[0] != '\0') {
         snprintf(url, sizeof(url), "%s/", endpoint);
     } else {
-        snprintf(url, sizeof(url), "https://sts.%s.amazonaws.com/", region);
+        /* The China regions (aws-cn) have their own domain. */
+        snprintf(url, sizeof(url), "https://sts.%s.%s/", region,
+                 strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com");
     }
     memset(&req, 0, sizeof(req));
     memset(&resp, 0, sizeof(resp));

@@ -718,6 +718,55 @@ static void web_identity_is_exchanged_at_sts(void)
     pg_free(token);
 }
 
+/* The host the web identity exchange tunnels to, seen by pg-fakeaws as a proxy. */
+static char *sts_host_for(const char *region)
+{
+    struct pg_aws_creds creds;
+    struct pg_err err;
+    json_t *all;
+    const char *method;
+    char *host = NULL;
+
+    set_mode("ok");
+    pg_err_init(&err);
+    CHECK(pg_awscreds_get(region, NULL, 2000, &creds, &err) != PG_OK);
+    all = requests();
+    method = json_string_value(json_object_get(json_array_get(all, 0), "method"));
+    if (method != NULL && strcmp(method, "CONNECT") == 0) {
+        host = pg_strdup(json_string_value(json_object_get(json_array_get(all, 0), "path")));
+    }
+    pg_awscreds_wipe(&creds);
+    json_decref(all);
+    return host;
+}
+
+static void sts_is_asked_in_the_partition_of_the_region(void)
+{
+    char *token = in_work("web-identity-token");
+    char *host;
+
+    use_env_creds();
+    no_env_creds();
+    REQUIRE(token != NULL && fx_write(token, "eyJ.web.token\n", 14));
+    setenv("AWS_WEB_IDENTITY_TOKEN_FILE", token, 1);
+    setenv("AWS_ROLE_ARN", "arn:aws:iam::" ACCOUNT ":role/pullgate", 1);
+    unsetenv("AWS_ENDPOINT_URL_STS");
+    setenv("HTTPS_PROXY", fake_url, 1);
+    host = sts_host_for("us-east-1");
+    CHECK(host != NULL && strcmp(host, "sts.us-east-1.amazonaws.com:443") == 0);
+    pg_free(host);
+    host = sts_host_for("us-gov-west-1");
+    CHECK(host != NULL && strcmp(host, "sts.us-gov-west-1.amazonaws.com:443") == 0);
+    pg_free(host);
+    host = sts_host_for("cn-north-1");
+    CHECK(host != NULL && strcmp(host, "sts.cn-north-1.amazonaws.com.cn:443") == 0);
+    pg_free(host);
+    unsetenv("HTTPS_PROXY");
+    unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+    unsetenv("AWS_ROLE_ARN");
+    pg_free(token);
+}
+
 static void instance_metadata_is_asked_with_a_token(void)
 {
     struct pg_sig_result res;
@@ -778,6 +827,8 @@ int main(void)
            shared_credentials_file_is_used);
     PG_RUN("web identity is exchanged at sts for temporary credentials",
            web_identity_is_exchanged_at_sts);
+    PG_RUN("web identity is exchanged at the sts of the region's partition",
+           sts_is_asked_in_the_partition_of_the_region);
     PG_RUN("instance metadata is asked with an imdsv2 token",
            instance_metadata_is_asked_with_a_token);
     stop_fake();
