@@ -334,10 +334,12 @@ static int from_web_identity(const char *region, int64_t timeout_ms, struct pg_a
     return ok;
 }
 
-/* One IMDS call; the body is the caller's (pg_free, wiped first). */
-static char *imds_call(const char *method, const char *path, const char *header, int64_t timeout_ms,
+/* One IMDS call before end_ms; the body is the caller's (pg_free, wiped first). */
+static char *imds_call(const char *method, const char *path, const char *header, int64_t end_ms,
                        char *why, size_t why_len)
 {
+    int64_t timeout_ms = end_ms - pg_now_ms();
+
     const char *endpoint = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     const char *hdrs[] = {header, NULL};
     struct pg_awsapi_request req;
@@ -393,7 +395,7 @@ static int imds_credentials(const char *json, struct pg_aws_creds *out, char *wh
     return ok;
 }
 
-static int from_imds(int64_t timeout_ms, struct pg_aws_creds *out, char *why, size_t why_len)
+static int from_imds(int64_t end_ms, struct pg_aws_creds *out, char *why, size_t why_len)
 {
     const char *disabled = getenv("AWS_EC2_METADATA_DISABLED");
     char *token = NULL;
@@ -408,10 +410,10 @@ static int from_imds(int64_t timeout_ms, struct pg_aws_creds *out, char *why, si
         return 0;
     }
     token = imds_call("PUT", "/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds: 21600",
-                      timeout_ms, why, why_len);
+                      end_ms, why, why_len);
     hdr = token != NULL ? pg_asprintf("X-aws-ec2-metadata-token: %s", trim(token)) : NULL;
     role = hdr != NULL ? imds_call("GET", "/latest/meta-data/iam/security-credentials/", hdr,
-                                   timeout_ms, why, why_len)
+                                   end_ms, why, why_len)
                        : NULL;
     if (role != NULL) {
         role[strcspn(role, "\r\n")] = '\0';
@@ -422,7 +424,7 @@ static int from_imds(int64_t timeout_ms, struct pg_aws_creds *out, char *why, si
             snprintf(why, why_len, "instance metadata names no usable role");
         }
     }
-    creds = path != NULL ? imds_call("GET", path, hdr, timeout_ms, why, why_len) : NULL;
+    creds = path != NULL ? imds_call("GET", path, hdr, end_ms, why, why_len) : NULL;
     ok = creds != NULL && imds_credentials(creds, out, why, why_len);
     wipe_free(token);
     wipe_free(hdr);
@@ -460,11 +462,13 @@ enum pg_status pg_awscreds_get(const char *region, const struct pg_deadline *dea
 {
     char why[4][REASON_MAX];
     int64_t left = pg_deadline_left_ms(deadline);
+    int64_t end_ms;
 
     memset(why, 0, sizeof(why));
     if (left >= 0 && left < timeout_ms) {
         timeout_ms = left;
     }
+    end_ms = pg_now_ms() + timeout_ms; /* web identity and instance metadata share it */
     if (from_env(out, why[0], sizeof(why[0])) || from_shared_file(out, why[1], sizeof(why[1]))) {
         return PG_OK;
     }
@@ -472,7 +476,7 @@ enum pg_status pg_awscreds_get(const char *region, const struct pg_deadline *dea
         return PG_OK;
     }
     if (from_web_identity(region, timeout_ms, out, why[2], sizeof(why[2])) ||
-        from_imds(timeout_ms, out, why[3], sizeof(why[3]))) {
+        from_imds(end_ms, out, why[3], sizeof(why[3]))) {
         keep(out);
         return PG_OK;
     }

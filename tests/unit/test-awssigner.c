@@ -8,12 +8,15 @@
  * signature itself, answering not revoked, revoked, access denied, a
  * validation error, or nothing; each level's effect; the credential chain.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -767,6 +770,57 @@ static void sts_is_asked_in_the_partition_of_the_region(void)
     pg_free(token);
 }
 
+/* A loopback port that takes connections and never answers; *fd to close. */
+static int black_hole(int *fd, char *url, size_t url_len)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (*fd < 0 || bind(*fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(*fd, 8) != 0 ||
+        getsockname(*fd, (struct sockaddr *)&sa, &len) != 0) {
+        return 0;
+    }
+    snprintf(url, url_len, "http://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+    return 1;
+}
+
+static void credential_chain_keeps_to_its_time(void)
+{
+    char *token = in_work("web-identity-token");
+    struct pg_aws_creds creds;
+    struct pg_err err;
+    char url[64];
+    int64_t started;
+    int fd = -1;
+
+    use_env_creds();
+    no_env_creds();
+    pg_awscreds_cache_clear();
+    REQUIRE(black_hole(&fd, url, sizeof(url)));
+    REQUIRE(token != NULL && fx_write(token, "eyJ.web.token\n", 14));
+    setenv("AWS_WEB_IDENTITY_TOKEN_FILE", token, 1);
+    setenv("AWS_ROLE_ARN", "arn:aws:iam::" ACCOUNT ":role/pullgate", 1);
+    setenv("AWS_ENDPOINT_URL_STS", url, 1);
+    setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
+    unsetenv("AWS_EC2_METADATA_DISABLED");
+    pg_err_init(&err);
+    started = pg_now_ms();
+    CHECK(pg_awscreds_get("us-east-1", NULL, 1200, &creds, &err) != PG_OK);
+    CHECK(pg_now_ms() - started < 1800); /* sts and imds together, not each */
+    pg_awscreds_wipe(&creds);
+    unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+    unsetenv("AWS_ROLE_ARN");
+    unsetenv("AWS_ENDPOINT_URL_STS");
+    unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    close(fd);
+    pg_free(token);
+}
+
 static void instance_metadata_is_asked_with_a_token(void)
 {
     struct pg_sig_result res;
@@ -829,6 +883,8 @@ int main(void)
            web_identity_is_exchanged_at_sts);
     PG_RUN("web identity is exchanged at the sts of the region's partition",
            sts_is_asked_in_the_partition_of_the_region);
+    PG_RUN("web identity and instance metadata share one time bound",
+           credential_chain_keeps_to_its_time);
     PG_RUN("instance metadata is asked with an imdsv2 token",
            instance_metadata_is_asked_with_a_token);
     stop_fake();
