@@ -145,6 +145,34 @@ static void call_cancel_all(struct call *c)
     }
 }
 
+/* Drops the entries gRPC core would refuse to send on (it accepts more from
+ * the wire than it sends): an illegal key, or a text value with bytes outside
+ * printable ASCII. One such entry would fail the whole batch, and the call
+ * with it. The slices stay the receiving call's; only the array shrinks. */
+static void drop_unsendable(grpc_metadata_array *md, const char *what)
+{
+    size_t kept = 0;
+    size_t i;
+
+    for (i = 0; i < md->count; i++) {
+        grpc_metadata *m = &md->metadata[i];
+
+        if (grpc_header_key_is_legal(m->key) &&
+            (grpc_is_binary_header(m->key) || grpc_header_nonbin_value_is_legal(m->value))) {
+            md->metadata[kept++] = *m;
+            continue;
+        }
+        if (pg_log_enabled(LOG_DEBUG)) {
+            char esc[ESC_MAX];
+
+            pg_log(LOG_DEBUG, "proxy: dropping %s metadata \"%s\" that gRPC cannot send on", what,
+                   pg_escape(esc, sizeof(esc), (const char *)GRPC_SLICE_START_PTR(m->key),
+                             GRPC_SLICE_LENGTH(m->key)));
+        }
+    }
+    md->count = kept;
+}
+
 /* Starts a batch whose completion comes back as `kind`; it holds a reference. */
 static int start(struct call *c, grpc_call *on, const grpc_op *ops, size_t n, enum op_kind kind)
 {
@@ -571,6 +599,7 @@ static void on_p2s_initmd(struct call *c, int ok)
 {
     c->initmd_done = 1;
     c->initmd_ok = ok ? 1 : 0;
+    drop_unsendable(&c->up_initial_md, "upstream initial");
     if (!ok) {
         c->upstream_eos = 1;
         maybe_answer(c);
@@ -644,6 +673,7 @@ static void on_c2p_send(struct call *c, int ok)
 static void on_p2s_status(struct call *c)
 {
     c->status_received = 1;
+    drop_unsendable(&c->up_trailing_md, "upstream trailing");
     maybe_answer(c);
 }
 
@@ -759,6 +789,7 @@ static void on_new_call(struct call *c, int ok)
     pthread_mutex_lock(&p->lock);
     p->live_calls++;
     pthread_mutex_unlock(&p->lock);
+    drop_unsendable(&c->client_md, "client");
     memset(&op, 0, sizeof(op));
     op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     op.data.recv_close_on_server.cancelled = &c->close_cancelled;

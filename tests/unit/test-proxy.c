@@ -26,6 +26,8 @@
 #include <grpc/slice.h>
 #include <grpc/support/time.h>
 
+#include <curl/curl.h>
+
 #include "check.h"
 #include "cri_v1.pb-c.h"
 #include "mem.h"
@@ -835,6 +837,81 @@ static void metadata_both_ways(void)
     proxy_down();
 }
 
+/* What a raw HTTP/2 client got back: the body and the grpc-status line. */
+struct raw_answer {
+    char status[32];
+    size_t body_len;
+};
+
+static size_t raw_header(char *data, size_t size, size_t n, void *arg)
+{
+    struct raw_answer *a = arg;
+    size_t len = size * n;
+
+    if (len > 13 && strncmp(data, "grpc-status: ", 13) == 0 && len - 13 < sizeof(a->status)) {
+        memcpy(a->status, data + 13, len - 13);
+        a->status[strcspn(a->status, "\r\n")] = '\0';
+    }
+    return len;
+}
+
+static size_t raw_body(char *data, size_t size, size_t n, void *arg)
+{
+    struct raw_answer *a = arg;
+
+    (void)data;
+    a->body_len += size * n;
+    return size * n;
+}
+
+/* A unary call on the proxy's socket by libcurl, which sends header bytes
+ * that a gRPC core client would refuse to send. */
+static int raw_call(const char *method, const char *extra_header, struct raw_answer *a)
+{
+    static const char frame[] = {0, 0, 0, 0, 4, 'p', 'i', 'n', 'g'};
+    struct curl_slist *h = NULL;
+    char *url = pg_asprintf("http://localhost%s", method);
+    CURL *curl = curl_easy_init();
+    CURLcode rc;
+
+    memset(a, 0, sizeof(*a));
+    h = curl_slist_append(h, "content-type: application/grpc");
+    h = curl_slist_append(h, "te: trailers");
+    h = curl_slist_append(h, "x-client-md: kept");
+    h = curl_slist_append(h, extra_header);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, g_proxy_path);
+    curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, frame);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)sizeof(frame));
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, raw_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, a);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, raw_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+    rc = curl_easy_perform(curl);
+    curl_easy_cleanup(curl);
+    curl_slist_free_all(h);
+    pg_free(url);
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+static void unsendable_metadata_is_dropped(void)
+{
+    struct raw_answer a;
+
+    REQUIRE(proxy_up(0, 1, 1) == PG_OK);
+    /* gRPC core accepts this header from the wire but will not send it on. */
+    CHECK(raw_call("/test.Echo/Unary", "x-weird: a\200b", &a) == 0);
+    CHECK(strcmp(a.status, "0") == 0);
+    CHECK(a.body_len == 9);
+    pthread_mutex_lock(&g_fake.lock);
+    CHECK(strcmp(g_fake.last_client_md, "kept") == 0);
+    pthread_mutex_unlock(&g_fake.lock);
+    proxy_down();
+}
+
 static void large_messages_pass(void)
 {
     unsigned char *req = pg_malloc(16 * MIB);
@@ -1324,6 +1401,8 @@ int main(int argc, char **argv)
     if (!only_serve) {
         PG_RUN("unary call bytes arrive and return unchanged", unary_bytes_unchanged);
         PG_RUN("metadata travels both ways", metadata_both_ways);
+        PG_RUN("client metadata gRPC cannot send on is dropped, the call kept",
+               unsendable_metadata_is_dropped);
         PG_RUN("a 6 MiB reply and a 16 MiB request pass", large_messages_pass);
         PG_RUN("a server stream arrives whole and in order", server_stream_in_order);
         PG_RUN("a trailers-only error keeps code, message and trailers", trailers_only_error_kept);
