@@ -37,6 +37,10 @@
 
 /* Largest message either way. CRI peers use 16 MiB; we leave headroom. */
 #define MAX_MESSAGE (64 * 1024 * 1024)
+/* Largest header or trailer list either way: grpc-go's default, which
+ * kubelet and containerd keep. gRPC core's own 8 KiB would turn a long
+ * runtime error message into RESOURCE_EXHAUSTED. */
+#define MAX_METADATA (16 * 1024 * 1024)
 #define SOCKET_MODE 0660
 #define PULL_V1 "/runtime.v1.ImageService/PullImage"
 #define PULL_V1ALPHA2 "/runtime.v1alpha2.ImageService/PullImage"
@@ -900,19 +904,23 @@ static void *cq_main(void *arg)
 
 /* ---- the socket ------------------------------------------------------------- */
 
+#define SERVER_ARGS 3
+#define CHANNEL_ARGS 7
+
 static void fill_args(grpc_arg *args, int with_backoff)
 {
     static char k_recv[] = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
     static char k_send[] = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+    static char k_md[] = GRPC_ARG_MAX_METADATA_SIZE;
     static char k_retries[] = GRPC_ARG_ENABLE_RETRIES;
     static char k_init[] = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
     static char k_min[] = GRPC_ARG_MIN_RECONNECT_BACKOFF_MS;
     static char k_max[] = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
-    char *keys[] = {k_recv, k_send, k_retries, k_init, k_min, k_max};
-    int values[] = {MAX_MESSAGE, MAX_MESSAGE, 0, 100, 100, 1000};
+    char *keys[] = {k_recv, k_send, k_md, k_retries, k_init, k_min, k_max};
+    int values[] = {MAX_MESSAGE, MAX_MESSAGE, MAX_METADATA, 0, 100, 100, 1000};
     int i;
 
-    for (i = 0; i < (with_backoff ? 6 : 2); i++) {
+    for (i = 0; i < (with_backoff ? CHANNEL_ARGS : SERVER_ARGS); i++) {
         args[i].type = GRPC_ARG_INTEGER;
         args[i].key = keys[i];
         args[i].value.integer = values[i];
@@ -924,7 +932,7 @@ static enum pg_status open_listener(struct pg_proxy *p, const char *path, struct
     char esc[ESC_MAX];
     grpc_server_credentials *creds;
     grpc_channel_args args;
-    grpc_arg arg[2];
+    grpc_arg arg[SERVER_ARGS];
     char *addr;
     mode_t old;
     int port;
@@ -932,7 +940,7 @@ static enum pg_status open_listener(struct pg_proxy *p, const char *path, struct
 
     pg_escape(esc, sizeof(esc), path, strlen(path));
     fill_args(arg, 0);
-    args.num_args = 2;
+    args.num_args = SERVER_ARGS;
     args.args = arg;
     p->server = grpc_server_create(&args, NULL);
     for (i = 0; i < p->nthreads; i++) {
@@ -964,14 +972,14 @@ static enum pg_status open_upstream(struct pg_proxy *p, const char *path, struct
 {
     grpc_channel_credentials *creds;
     grpc_channel_args args;
-    grpc_arg arg[6];
+    grpc_arg arg[CHANNEL_ARGS];
     char *target = pg_asprintf("unix:%s", path);
 
     if (target == NULL) {
         return pg_err_set(err, PG_ERR_NOMEM, "out of memory");
     }
     fill_args(arg, 1);
-    args.num_args = 6;
+    args.num_args = CHANNEL_ARGS;
     args.args = arg;
     creds = grpc_insecure_credentials_create();
     p->channel = grpc_channel_create(target, creds, &args);

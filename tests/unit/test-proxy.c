@@ -36,6 +36,7 @@
 #define MIB (1024 * 1024)
 #define MAX_MSGS 8
 #define MAX_HANDLERS 256
+#define LONG_TEXT (12 * 1024) /* over gRPC core's default 8 KiB of metadata */
 
 /* ---- small helpers ---------------------------------------------------------- */
 
@@ -117,18 +118,22 @@ static int slice_is(const grpc_slice *s, const void *data, size_t len)
            memcmp(GRPC_SLICE_START_PTR(*s), data, len) == 0;
 }
 
-/* Message limits of 64 MiB and a short reconnect backoff. */
+#define NARGS 5
+
+/* Message limits of 64 MiB, metadata of 16 MiB (grpc-go's default, as in
+ * kubelet and containerd) and a short reconnect backoff. */
 static void fill_args(grpc_arg *args)
 {
     static char k_recv[] = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
     static char k_send[] = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
     static char k_init[] = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
     static char k_max[] = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
-    char *keys[] = {k_recv, k_send, k_init, k_max};
-    int values[] = {64 * MIB, 64 * MIB, 100, 500};
+    static char k_md[] = GRPC_ARG_MAX_METADATA_SIZE;
+    char *keys[] = {k_recv, k_send, k_init, k_max, k_md};
+    int values[] = {64 * MIB, 64 * MIB, 100, 500, 16 * MIB};
     int i;
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < NARGS; i++) {
         args[i].type = GRPC_ARG_INTEGER;
         args[i].key = keys[i];
         args[i].value.integer = values[i];
@@ -334,6 +339,13 @@ static void handle(struct fake_call *fc, grpc_byte_buffer *req)
         reply_stream(fc);
     } else if (grpc_slice_str_cmp(method, "/test.Echo/Fail") == 0) {
         reply_failure(fc, GRPC_STATUS_NOT_FOUND, "no such thing");
+    } else if (grpc_slice_str_cmp(method, "/test.Echo/LongFail") == 0) {
+        char *text = pg_malloc(LONG_TEXT + 1);
+
+        memset(text, 'e', LONG_TEXT);
+        text[LONG_TEXT] = '\0';
+        reply_failure(fc, GRPC_STATUS_NOT_FOUND, text);
+        pg_free(text);
     } else if (grpc_slice_str_cmp(method, "/test.Echo/Slow") == 0) {
         sleep_ms(800);
         reply(fc, grpc_byte_buffer_copy(req));
@@ -433,11 +445,11 @@ static void fake_start(struct fake *f)
 {
     grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
     grpc_channel_args args;
-    grpc_arg arg[4];
+    grpc_arg arg[NARGS];
     char *addr = pg_asprintf("unix:%s", f->path);
 
     fill_args(arg);
-    args.num_args = 4;
+    args.num_args = NARGS;
     args.args = arg;
     f->nhandlers = 0;
     atomic_store(&f->stopping, 0);
@@ -511,12 +523,12 @@ static grpc_channel *client_open(const char *path)
 {
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     grpc_channel_args args;
-    grpc_arg arg[4];
+    grpc_arg arg[NARGS];
     char *target = pg_asprintf("unix:%s", path);
     grpc_channel *ch;
 
     fill_args(arg);
-    args.num_args = 4;
+    args.num_args = NARGS;
     args.args = arg;
     ch = grpc_channel_create(target, creds, &args);
     grpc_channel_credentials_release(creds);
@@ -972,6 +984,31 @@ static void trailers_only_error_kept(void)
     proxy_down();
 }
 
+static void long_metadata_passes(void)
+{
+    grpc_metadata md;
+    char *big = pg_malloc(LONG_TEXT);
+    struct rpc r;
+
+    memset(big, 'm', LONG_TEXT);
+    memset(&md, 0, sizeof(md));
+    md.key = grpc_slice_from_static_string("x-big");
+    md.value = grpc_slice_from_static_buffer(big, LONG_TEXT);
+    REQUIRE(proxy_up(0, 1, 1) == PG_OK);
+    /* A long error message from upstream (a runtime error chain, say). */
+    rpc_call(&r, "/test.Echo/LongFail", "x", 1, 5000);
+    CHECK(r.status == GRPC_STATUS_NOT_FOUND);
+    CHECK(GRPC_SLICE_LENGTH(r.details) == LONG_TEXT);
+    rpc_free(&r);
+    /* Long client metadata on the way up. */
+    rpc_start(&r, "/test.Echo/Unary", "x", 1, &md, 1, 5000);
+    rpc_finish(&r);
+    CHECK(r.status == GRPC_STATUS_OK);
+    rpc_free(&r);
+    proxy_down();
+    pg_free(big);
+}
+
 static void deadline_reaches_upstream(void)
 {
     struct rpc r;
@@ -1406,6 +1443,7 @@ int main(int argc, char **argv)
         PG_RUN("a 6 MiB reply and a 16 MiB request pass", large_messages_pass);
         PG_RUN("a server stream arrives whole and in order", server_stream_in_order);
         PG_RUN("a trailers-only error keeps code, message and trailers", trailers_only_error_kept);
+        PG_RUN("metadata and error messages over 8 KiB pass both ways", long_metadata_passes);
         PG_RUN("a client deadline ends a hanging call upstream too", deadline_reaches_upstream);
         PG_RUN("client cancellation reaches upstream", cancel_reaches_upstream);
         PG_RUN("upstream down is UNAVAILABLE and the proxy recovers by itself",
