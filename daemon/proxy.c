@@ -932,7 +932,8 @@ static enum pg_status open_listener(struct pg_proxy *p, const char *path, struct
     char esc[ESC_MAX];
     grpc_server_credentials *creds;
     grpc_channel_args args;
-    grpc_arg arg[SERVER_ARGS];
+    static char k_algorithms[] = GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET;
+    grpc_arg arg[SERVER_ARGS + 1];
     char *addr;
     mode_t old;
     int port;
@@ -940,7 +941,13 @@ static enum pg_status open_listener(struct pg_proxy *p, const char *path, struct
 
     pg_escape(esc, sizeof(esc), path, strlen(path));
     fill_args(arg, 0);
-    args.num_args = SERVER_ARGS;
+    /* Identity only, as containerd (no decompressor installed): core would
+     * otherwise inflate a small gzip request up to MAX_MESSAGE before we
+     * see it, for a call upstream refuses anyway. */
+    arg[SERVER_ARGS].type = GRPC_ARG_INTEGER;
+    arg[SERVER_ARGS].key = k_algorithms;
+    arg[SERVER_ARGS].value.integer = 1 << GRPC_COMPRESS_NONE;
+    args.num_args = SERVER_ARGS + 1;
     args.args = arg;
     p->server = grpc_server_create(&args, NULL);
     for (i = 0; i < p->nthreads; i++) {

@@ -876,11 +876,13 @@ static size_t raw_body(char *data, size_t size, size_t n, void *arg)
     return size * n;
 }
 
+static const char k_ping_frame[] = {0, 0, 0, 0, 4, 'p', 'i', 'n', 'g'};
+
 /* A unary call on the proxy's socket by libcurl, which sends header bytes
- * that a gRPC core client would refuse to send. */
-static int raw_call(const char *method, const char *extra_header, struct raw_answer *a)
+ * that a gRPC core client would refuse to send; frame is the whole body. */
+static int raw_call(const char *method, const char *extra_header, const char *frame,
+                    size_t frame_len, struct raw_answer *a)
 {
-    static const char frame[] = {0, 0, 0, 0, 4, 'p', 'i', 'n', 'g'};
     struct curl_slist *h = NULL;
     char *url = pg_asprintf("http://localhost%s", method);
     CURL *curl = curl_easy_init();
@@ -896,7 +898,7 @@ static int raw_call(const char *method, const char *extra_header, struct raw_ans
     curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, frame);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)sizeof(frame));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)frame_len);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, raw_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, a);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, raw_body);
@@ -915,12 +917,38 @@ static void unsendable_metadata_is_dropped(void)
 
     REQUIRE(proxy_up(0, 1, 1) == PG_OK);
     /* gRPC core accepts this header from the wire but will not send it on. */
-    CHECK(raw_call("/test.Echo/Unary", "x-weird: a\200b", &a) == 0);
+    CHECK(raw_call("/test.Echo/Unary", "x-weird: a\200b", k_ping_frame, sizeof(k_ping_frame), &a) ==
+          0);
     CHECK(strcmp(a.status, "0") == 0);
     CHECK(a.body_len == 9);
     pthread_mutex_lock(&g_fake.lock);
     CHECK(strcmp(g_fake.last_client_md, "kept") == 0);
     pthread_mutex_unlock(&g_fake.lock);
+    proxy_down();
+}
+
+/* containerd installs no decompressor and answers UNIMPLEMENTED; the proxy
+ * must not inflate what upstream would refuse (a small request can inflate
+ * to the 64 MiB limit). */
+static void compressed_request_refused(void)
+{
+    /* "ping", gzip-compressed, in a frame with the compressed flag. */
+    static const char frame[] = {1,    0,    0,    0,    24,   0x1f, 0x8b, 0x08, 0x00, 0x00,
+                                 0x00, 0x00, 0x00, 0x02, 0x03, 0x2b, 0xc8, 0xcc, 0x4b, 0x07,
+                                 0x00, 0xfd, 0x3d, 0xd5, 0x25, 0x04, 0x00, 0x00, 0x00};
+    struct raw_answer a;
+
+    REQUIRE(proxy_up(0, 1, 1) == PG_OK);
+    fake_reset(&g_fake);
+    CHECK(raw_call("/test.Echo/Unary", "grpc-encoding: gzip", frame, sizeof(frame), &a) == 0);
+    CHECK(strcmp(a.status, "12") == 0);
+    CHECK(a.body_len == 0);
+    CHECK(!fake_last_request_is(&g_fake, "ping", 4));
+    /* Uncompressed calls are unaffected. */
+    CHECK(raw_call("/test.Echo/Unary", "x-plain: yes", k_ping_frame, sizeof(k_ping_frame), &a) ==
+          0);
+    CHECK(strcmp(a.status, "0") == 0);
+    CHECK(fake_last_request_is(&g_fake, "ping", 4));
     proxy_down();
 }
 
@@ -1440,6 +1468,8 @@ int main(int argc, char **argv)
         PG_RUN("metadata travels both ways", metadata_both_ways);
         PG_RUN("client metadata gRPC cannot send on is dropped, the call kept",
                unsendable_metadata_is_dropped);
+        PG_RUN("a compressed request is UNIMPLEMENTED, as containerd answers it",
+               compressed_request_refused);
         PG_RUN("a 6 MiB reply and a 16 MiB request pass", large_messages_pass);
         PG_RUN("a server stream arrives whole and in order", server_stream_in_order);
         PG_RUN("a trailers-only error keeps code, message and trailers", trailers_only_error_kept);
