@@ -41,6 +41,9 @@
  * kubelet and containerd keep. gRPC core's own 8 KiB would turn a long
  * runtime error message into RESOURCE_EXHAUSTED. */
 #define MAX_METADATA (16 * 1024 * 1024)
+/* Largest PullImage request: containerd's receive limit, so nothing it would
+ * take is refused, and a queue of pulls cannot hold 64 MiB copies each. */
+#define PULL_REQUEST_MAX (16 * 1024 * 1024)
 #define SOCKET_MODE 0660
 #define PULL_V1 "/runtime.v1.ImageService/PullImage"
 #define PULL_V1ALPHA2 "/runtime.v1alpha2.ImageService/PullImage"
@@ -406,8 +409,18 @@ static int submit_pre(struct call *c)
 
 static void begin_pull(struct call *c)
 {
-    size_t len = 0;
+    size_t len = grpc_byte_buffer_length(c->c2p_msg);
+    char msg[PG_PULL_MESSAGE_MAX];
 
+    if (len > PULL_REQUEST_MAX) {
+        snprintf(msg, sizeof(msg),
+                 "pullgate: PullImage request larger than max (%zu vs. %d), which the runtime "
+                 "refuses too",
+                 len, PULL_REQUEST_MAX);
+        pg_log(LOG_WARNING, "%s", msg);
+        answer_error(c, GRPC_STATUS_RESOURCE_EXHAUSTED, msg);
+        return;
+    }
     c->request = flatten(c->c2p_msg, &len);
     if (c->request == NULL || c->method == NULL) {
         answer_error(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "pullgate: out of memory reading a pull");

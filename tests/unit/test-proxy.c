@@ -1139,6 +1139,43 @@ static void denied_pull_never_forwarded(void)
     proxy_down();
 }
 
+/* containerd refuses a request over 16 MiB; one that size must not be held
+ * and copied while it waits for a hook thread: a queue of them would take
+ * gigabytes. */
+static void oversized_pull_refused_before_the_hook(void)
+{
+    size_t n = make_pull("registry.example/signed:1");
+    size_t pad = 16 * MIB;
+    unsigned char *big = pg_malloc(n + 16 + pad);
+    size_t len = n;
+    size_t v = pad;
+    struct rpc r;
+
+    /* The request, then an unknown field 99 of 16 MiB, which protobuf keeps. */
+    memcpy(big, g_pull_bytes, n);
+    big[len++] = 0x9a; /* field 99, length-delimited */
+    big[len++] = 0x06;
+    do {
+        big[len++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v != 0);
+    memset(big + len, 'p', pad);
+    len += pad;
+    hook_reset(HOOK_ALLOW);
+    REQUIRE(proxy_up(1, 2, 4) == PG_OK);
+    rpc_call(&r, "/runtime.v1.ImageService/PullImage", big, len, 10000);
+    CHECK(r.status == GRPC_STATUS_RESOURCE_EXHAUSTED);
+    CHECK(atomic_load(&g_hook.entered) == 0);
+    CHECK(atomic_load(&g_fake.pulls) == 0);
+    rpc_free(&r);
+    /* The same request without the padding still goes through. */
+    rpc_call(&r, "/runtime.v1.ImageService/PullImage", g_pull_bytes, n, 5000);
+    CHECK(r.status == GRPC_STATUS_OK);
+    rpc_free(&r);
+    proxy_down();
+    pg_free(big);
+}
+
 /* A path upstream routes to PullImage must never bypass the hook. */
 static void pull_aliases_never_bypass_the_hook(void)
 {
@@ -1480,6 +1517,8 @@ int main(int argc, char **argv)
                upstream_restart_recovers);
         PG_RUN("a slow pull hook does not stall other calls", slow_hook_does_not_stall);
         PG_RUN("a denied pull never reaches upstream", denied_pull_never_forwarded);
+        PG_RUN("a pull request over 16 MiB is refused before the hook",
+               oversized_pull_refused_before_the_hook);
         PG_RUN("a pull path without its leading slash never bypasses the hook",
                pull_aliases_never_bypass_the_hook);
         PG_RUN("a rewritten pull forwards the new bytes", rewritten_pull_forwards_new_bytes);
