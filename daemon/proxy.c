@@ -587,6 +587,22 @@ static void on_c2p_recv(struct call *c, int ok)
         begin_pull(c);
         return;
     }
+    if (c->is_pull) {
+        /* PullImage is unary: only the message that was verified may reach
+         * the runtime. A second one ends the call. */
+        grpc_byte_buffer_destroy(c->c2p_msg);
+        c->c2p_msg = NULL;
+        if (c->local_code == 0) {
+            c->local_code = GRPC_STATUS_INVALID_ARGUMENT;
+            snprintf(c->local_msg, sizeof(c->local_msg),
+                     "pullgate: PullImage carries more than one request message");
+        }
+        if (c->p2s != NULL) {
+            grpc_call_cancel(c->p2s, NULL);
+        }
+        maybe_answer(c);
+        return;
+    }
     memset(&op, 0, sizeof(op));
     op.op = GRPC_OP_SEND_MESSAGE;
     op.data.send_message.send_message = c->c2p_msg;

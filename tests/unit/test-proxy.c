@@ -155,7 +155,8 @@ struct fake {
     atomic_int hang_started;
     atomic_int hang_cancelled;
     atomic_int pulls;
-    unsigned char *last_request; /* under lock */
+    atomic_int extra_pull_messages; /* request messages after a pull's first */
+    unsigned char *last_request;    /* under lock */
     size_t last_request_len;
     char last_client_md[64];
 };
@@ -352,6 +353,16 @@ static void handle(struct fake_call *fc, grpc_byte_buffer *req)
     } else if (grpc_slice_str_cmp(method, "/test.Echo/Hang") == 0) {
         atomic_store(&f->hang_started, 1);
     } else if (routes_to_pull(method)) {
+        grpc_byte_buffer *more = NULL;
+        grpc_op op;
+
+        memset(&op, 0, sizeof(op));
+        op.op = GRPC_OP_RECV_MESSAGE;
+        op.data.recv_message.recv_message = &more;
+        if (run_batch(fc, &op, 1, (void *)8) && more != NULL) {
+            atomic_fetch_add(&f->extra_pull_messages, 1);
+            grpc_byte_buffer_destroy(more);
+        }
         atomic_fetch_add(&f->pulls, 1);
         reply(fc, pull_response());
     } else {
@@ -1197,6 +1208,33 @@ static void pull_aliases_never_bypass_the_hook(void)
     proxy_down();
 }
 
+/* Two framed copies of the pull request, sent as one unary call. */
+static void second_pull_message_never_forwarded(void)
+{
+    size_t n = make_pull("registry.example/app:2");
+    char *frames = pg_malloc(2 * (n + 5));
+    struct raw_answer a;
+
+    for (int i = 0; i < 2; i++) {
+        char *f = frames + (size_t)i * (n + 5);
+
+        f[0] = 0;
+        f[1] = (char)((n >> 24) & 0xff);
+        f[2] = (char)((n >> 16) & 0xff);
+        f[3] = (char)((n >> 8) & 0xff);
+        f[4] = (char)(n & 0xff);
+        memcpy(f + 5, g_pull_bytes, n);
+    }
+    hook_reset(HOOK_ALLOW);
+    REQUIRE(proxy_up(1, 2, 4) == PG_OK);
+    CHECK(raw_call("/runtime.v1.ImageService/PullImage", "x-test: two", frames, 2 * (n + 5), &a) ==
+          0);
+    CHECK(strcmp(a.status, "3") == 0); /* INVALID_ARGUMENT */
+    CHECK(atomic_load(&g_fake.extra_pull_messages) == 0);
+    pg_free(frames);
+    proxy_down();
+}
+
 static void rewritten_pull_forwards_new_bytes(void)
 {
     struct rpc r;
@@ -1522,6 +1560,8 @@ int main(int argc, char **argv)
         PG_RUN("a pull path without its leading slash never bypasses the hook",
                pull_aliases_never_bypass_the_hook);
         PG_RUN("a rewritten pull forwards the new bytes", rewritten_pull_forwards_new_bytes);
+        PG_RUN("a second PullImage request message is refused, never forwarded",
+               second_pull_message_never_forwarded);
         PG_RUN("the post-hook can turn a pulled image into an error", post_hook_can_fail_pull);
         PG_RUN("a pull cancelled during its hook is never forwarded",
                cancelled_pull_never_forwarded);
