@@ -188,6 +188,32 @@ static enum pg_status put_image(grpc_channel *ch, const char *ns,
     return rc;
 }
 
+/* Whether the record named tag_name already targets what pinned does. */
+static int is_tagged_already(grpc_channel *ch, const char *ns, const char *tag_name,
+                             const Containerd__Services__Images__V1__Descriptor *pinned,
+                             int64_t deadline_ms)
+{
+    Containerd__Services__Images__V1__GetImageResponse *tagged = NULL;
+    const Containerd__Services__Images__V1__Descriptor *t;
+    struct pg_err ignored;
+    int same;
+
+    pg_err_init(&ignored);
+    if (get_image(ch, ns, tag_name, deadline_ms, &tagged, &ignored) != PG_OK) {
+        same = 0; /* NOT_FOUND, or anything else: write the record */
+    } else {
+        t = tagged->image->target;
+        same = t->digest != NULL && pinned->digest != NULL &&
+               strcmp(t->digest, pinned->digest) == 0 && t->media_type != NULL &&
+               pinned->media_type != NULL && strcmp(t->media_type, pinned->media_type) == 0 &&
+               t->size == pinned->size;
+    }
+    if (tagged != NULL) {
+        containerd__services__images__v1__get_image_response__free_unpacked(tagged, NULL);
+    }
+    return same;
+}
+
 enum pg_status pg_ctrimages_tag(grpc_channel *channel, const char *ns, const char *pinned_name,
                                 const char *tag_name, int64_t deadline_ms, struct pg_err *err)
 {
@@ -197,6 +223,11 @@ enum pg_status pg_ctrimages_tag(grpc_channel *channel, const char *ns, const cha
 
     rc = get_image(channel, ns, pinned_name, deadline_ms, &got, err);
     if (rc != PG_OK) {
+        goto out;
+    }
+    /* A repeated pull finds its tag in place: a read, not a write that
+     * containerd commits to disk. */
+    if (is_tagged_already(channel, ns, tag_name, got->image->target, deadline_ms)) {
         goto out;
     }
     image = *got->image;
