@@ -85,14 +85,14 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* A "<field>: N kB" line of /proc/<pid>/status in KiB, or -1. */
-static long read_status_kib(long pid, const char *field)
+/* A "<field>: N kB" line of /proc/<pid>/<file> in KiB, or -1. */
+static long read_proc_kib(long pid, const char *file, const char *field)
 {
     char path[64], line[256];
     size_t flen = strlen(field);
     long kib = -1;
 
-    snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+    snprintf(path, sizeof(path), "/proc/%ld/%s", pid, file);
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         return -1;
@@ -105,6 +105,11 @@ static long read_status_kib(long pid, const char *field)
     }
     fclose(f);
     return kib;
+}
+
+static long read_status_kib(long pid, const char *field)
+{
+    return read_proc_kib(pid, "status", field);
 }
 
 static long read_rss_kib(long pid)
@@ -473,6 +478,14 @@ out_rss:
                    fresh_kib / 1024.0, read_rss_kib(o->pid) / 1024.0,
                    read_status_kib(o->pid, "RssAnon") / 1024.0,
                    read_status_kib(o->pid, "RssFile") / 1024.0);
+            /* RSS counts every shared library page pullgate touched; PSS
+             * shares them out among the processes mapping them, and the
+             * private pages are what pullgate alone costs. */
+            printf("pullgate PSS %.1f MiB, private %.1f MiB (RSS less the shared library pages)\n",
+                   read_proc_kib(o->pid, "smaps_rollup", "Pss") / 1024.0,
+                   (read_proc_kib(o->pid, "smaps_rollup", "Private_Clean") +
+                    read_proc_kib(o->pid, "smaps_rollup", "Private_Dirty")) /
+                       1024.0);
         }
         rc = print_goals((const struct result(*)[2])res, o, idle_kib, rs.max_kib) ? 0 : 3;
     }
