@@ -831,6 +831,32 @@ static enum pg_status check_scopes(const struct pg_statement *st, struct pg_err 
     return PG_OK;
 }
 
+/* The length of a registry host without a default ":443" port. */
+static size_t host_len_without_default_port(const char *s, size_t n)
+{
+    return n > 4 && memcmp(s + n - 4, ":443", 4) == 0 ? n - 4 : n;
+}
+
+/*
+ * Whether scope and repository name the same repository of the same registry
+ * once the registry is read as a host name is: without case, and with ":443"
+ * the same as no port. The path is compared exactly.
+ */
+static int same_repository(const char *scope, const char *repository)
+{
+    const char *s_slash = strchr(scope, '/');
+    const char *r_slash = strchr(repository, '/');
+    size_t s_host;
+    size_t r_host;
+
+    if (s_slash == NULL || r_slash == NULL || strcmp(s_slash, r_slash) != 0) {
+        return 0;
+    }
+    s_host = host_len_without_default_port(scope, (size_t)(s_slash - scope));
+    r_host = host_len_without_default_port(repository, (size_t)(r_slash - repository));
+    return s_host == r_host && strncasecmp(scope, repository, s_host) == 0;
+}
+
 struct scope_ref {
     const char *scope;
     size_t statement;
@@ -897,6 +923,77 @@ static enum pg_status check_unique_scopes(const struct pg_policy *p, struct pg_e
     return again != NULL ? PG_ERR_POLICY_INVALID : PG_OK;
 }
 
+/* Orders scopes as same_repository compares them. */
+static int cmp_equivalent(const void *a, const void *b)
+{
+    const char *x = ((const struct scope_ref *)a)->scope;
+    const char *y = ((const struct scope_ref *)b)->scope;
+    const char *xs = strchr(x, '/');
+    const char *ys = strchr(y, '/');
+    size_t xh = host_len_without_default_port(x, (size_t)(xs - x));
+    size_t yh = host_len_without_default_port(y, (size_t)(ys - y));
+    int c = strncasecmp(x, y, xh < yh ? xh : yh);
+
+    if (c == 0) {
+        c = (xh > yh) - (xh < yh);
+    }
+    return c != 0 ? c : strcmp(xs, ys);
+}
+
+/*
+ * Beyond notation: two statements may not name one repository in two
+ * spellings of its registry host (case, ":443"), since statements are chosen
+ * for a host name, and a pod could otherwise choose between them by spelling.
+ */
+static enum pg_status check_equivalent_scopes(const struct pg_policy *p, struct pg_err *err)
+{
+    struct scope_ref *refs;
+    size_t n = 0;
+    size_t i;
+    size_t j;
+    enum pg_status rc = PG_OK;
+
+    for (i = 0; i < p->n; i++) {
+        n += p->statements[i].n_scopes;
+    }
+    refs = pg_calloc(n + 1, sizeof(*refs));
+    if (refs == NULL) {
+        return pg_err_set(err, PG_ERR_NOMEM, "out of memory checking registry scopes");
+    }
+    for (i = 0, n = 0; i < p->n; i++) {
+        for (j = 0; j < p->statements[i].n_scopes; j++) {
+            if (strcmp(p->statements[i].scopes[j], "*") != 0) {
+                refs[n] = (struct scope_ref){p->statements[i].scopes[j], i, n};
+                n++;
+            }
+        }
+    }
+    qsort(refs, n, sizeof(*refs), cmp_equivalent);
+    for (i = 1; i < n && rc == PG_OK; i++) {
+        const struct scope_ref *a = &refs[i - 1];
+        const struct scope_ref *b = &refs[i];
+        char e1[ESC], e2[ESC], e3[ESC];
+
+        if (a->statement == b->statement || cmp_equivalent(a, b) != 0) {
+            continue;
+        }
+        if (a->order > b->order) {
+            const struct scope_ref *t = a;
+
+            a = b;
+            b = t;
+        }
+        rc = stmt_err(err, &p->statements[b->statement],
+                      "registry scope \"%s\" names the repository of scope \"%s\" of statement "
+                      "\"%s\" (host names are compared without case, and \":443\" is the "
+                      "default port); name it in one statement only",
+                      esc(e1, b->scope), esc(e2, a->scope),
+                      esc(e3, p->statements[a->statement].name));
+    }
+    pg_free(refs);
+    return rc;
+}
+
 /* notation's Validate: version, statements one by one, then registry scopes. */
 static enum pg_status validate(struct pg_policy *p, const struct raw_statement *raw,
                                struct pg_err *err)
@@ -924,7 +1021,10 @@ static enum pg_status validate(struct pg_policy *p, const struct raw_statement *
     for (i = 0; i < p->n && rc == PG_OK; i++) {
         rc = check_scopes(&p->statements[i], err);
     }
-    return rc == PG_OK ? check_unique_scopes(p, err) : rc;
+    if (rc == PG_OK) {
+        rc = check_unique_scopes(p, err);
+    }
+    return rc == PG_OK ? check_equivalent_scopes(p, err) : rc;
 }
 
 static void raw_free(struct raw_statement *raw, size_t n)
@@ -1154,32 +1254,6 @@ static int has_scope(const struct pg_statement *st, const char *scope)
         }
     }
     return 0;
-}
-
-/* The length of a registry host without a default ":443" port. */
-static size_t host_len_without_default_port(const char *s, size_t n)
-{
-    return n > 4 && memcmp(s + n - 4, ":443", 4) == 0 ? n - 4 : n;
-}
-
-/*
- * Whether scope and repository name the same repository of the same registry
- * once the registry is read as a host name is: without case, and with ":443"
- * the same as no port. The path is compared exactly.
- */
-static int same_repository(const char *scope, const char *repository)
-{
-    const char *s_slash = strchr(scope, '/');
-    const char *r_slash = strchr(repository, '/');
-    size_t s_host;
-    size_t r_host;
-
-    if (s_slash == NULL || r_slash == NULL || strcmp(s_slash, r_slash) != 0) {
-        return 0;
-    }
-    s_host = host_len_without_default_port(scope, (size_t)(s_slash - scope));
-    r_host = host_len_without_default_port(repository, (size_t)(r_slash - repository));
-    return s_host == r_host && strncasecmp(scope, repository, s_host) == 0;
 }
 
 /*
