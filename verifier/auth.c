@@ -713,15 +713,89 @@ static enum pg_status read_config(const char *path, json_t **out_root, struct pg
     return rc;
 }
 
+/* An auths entry as pg_auth_from_docker_config reads it; "" when it is well formed. */
+static const char *auths_entry_problem(const json_t *e, struct pg_err *err)
+{
+    static const char *const fields[] = {"auth", "identitytoken", "username", "password"};
+    struct pg_credentials c = {0};
+    enum pg_status rc;
+
+    if (!json_is_object(e)) {
+        return "is not a JSON object";
+    }
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const json_t *v = json_object_get(e, fields[i]);
+
+        if (v != NULL && !json_is_string(v)) {
+            pg_err_set(err, PG_ERR_CONFIG, "\"%s\" is not a string", fields[i]);
+            return err->msg;
+        }
+    }
+    rc = from_auths_entry(e, &c, err);
+    pg_credentials_clear(&c);
+    return rc == PG_OK ? "" : err->msg;
+}
+
+/* What pg_auth_from_docker_config would refuse, or silently take as anonymous. */
+static enum pg_status check_shape(const json_t *root, const char *esc, struct pg_err *err)
+{
+    const json_t *auths = json_object_get(root, "auths");
+    const json_t *helpers = json_object_get(root, "credHelpers");
+    const json_t *store = json_object_get(root, "credsStore");
+    const char *key;
+    json_t *val;
+    char key_esc[PATH_SHOWN];
+
+    if (auths != NULL && !json_is_object(auths)) {
+        return pg_err_set(err, PG_ERR_CONFIG,
+                          "docker config \"%s\": \"auths\" is not a JSON object", esc);
+    }
+    json_object_foreach((json_t *)auths, key, val)
+    {
+        struct pg_err why;
+        const char *problem;
+
+        pg_err_init(&why);
+        problem = auths_entry_problem(val, &why);
+        if (problem[0] != '\0') {
+            return pg_err_set(err, PG_ERR_CONFIG, "docker config \"%s\": auths entry \"%s\": %s",
+                              esc, pg_escape(key_esc, sizeof(key_esc), key, strlen(key)), problem);
+        }
+    }
+    if (helpers != NULL && !json_is_object(helpers)) {
+        return pg_err_set(err, PG_ERR_CONFIG,
+                          "docker config \"%s\": \"credHelpers\" is not a JSON object", esc);
+    }
+    json_object_foreach((json_t *)helpers, key, val)
+    {
+        if (!json_is_string(val) || !helper_name_ok(json_string_value(val))) {
+            return pg_err_set(err, PG_ERR_CONFIG,
+                              "docker config \"%s\": credHelpers entry \"%s\" is not the name "
+                              "of a credential helper",
+                              esc, pg_escape(key_esc, sizeof(key_esc), key, strlen(key)));
+        }
+    }
+    if (store != NULL && (!json_is_string(store) || (json_string_length(store) > 0 &&
+                                                     !helper_name_ok(json_string_value(store))))) {
+        return pg_err_set(err, PG_ERR_CONFIG,
+                          "docker config \"%s\": \"credsStore\" is not the name of a "
+                          "credential helper",
+                          esc);
+    }
+    return PG_OK;
+}
+
 enum pg_status pg_auth_check_docker_config(const char *path, struct pg_err *err)
 {
     char esc[PATH_SHOWN];
     json_t *root = NULL;
     enum pg_status rc = read_config(path, &root, err);
 
+    pg_escape(esc, sizeof(esc), path, strlen(path));
     if (rc == PG_OK && root == NULL) {
-        rc = pg_err_set(err, PG_ERR_CONFIG, "docker config \"%s\": %s",
-                        pg_escape(esc, sizeof(esc), path, strlen(path)), strerror(ENOENT));
+        rc = pg_err_set(err, PG_ERR_CONFIG, "docker config \"%s\": %s", esc, strerror(ENOENT));
+    } else if (rc == PG_OK) {
+        rc = check_shape(root, esc, err);
     }
     json_decref(root);
     return rc;

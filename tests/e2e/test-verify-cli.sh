@@ -176,6 +176,25 @@ mkdir -p "$PG_TMP/docker-env-bad"
 cp "$PG_TMP/docker-bad.json" "$PG_TMP/docker-env-bad/config.json"
 expect docker-config-env-not-json 2 '' "$PG_TMP/docker-env-bad/config.json\" is not valid JSON" \
     -- env DOCKER_CONFIG="$PG_TMP/docker-env-bad" "${V[@]}" "$R/test/signed:v1"
+# A docker config of the wrong shape, or an auth value that is not base64 of
+# user:password, is refused even for a registry that needs no credentials.
+docker_config_refused()
+{
+    local name=$1 json=$2 msg=$3
+    printf '%s\n' "$json" >"$PG_TMP/docker-$name.json"
+    expect "docker-config-$name" 2 '' "docker config \"$PG_TMP/docker-$name.json\": $msg" -- \
+        "${V[@]}" --docker-config "$PG_TMP/docker-$name.json" "$R/test/signed:v1"
+}
+docker_config_refused auths-array '{"auths":[]}' '"auths" is not a JSON object'
+docker_config_refused entry-string "{\"auths\":{\"$R\":\"str\"}}" \
+    "auths entry \"$R\": is not a JSON object"
+docker_config_refused auth-number "{\"auths\":{\"$R\":{\"auth\":5}}}" \
+    "auths entry \"$R\": \"auth\" is not a string"
+docker_config_refused auth-not-base64 "{\"auths\":{\"$R\":{\"auth\":\"!!\"}}}" \
+    "auths entry \"$R\": registry auth value is not valid base64"
+docker_config_refused auth-no-colon \
+    "{\"auths\":{\"$R\":{\"auth\":\"$(printf nocolon | base64 -w0)\"}}}" \
+    "auths entry \"$R\": registry auth value is not user:password"
 expect ca-file-missing 2 '' '--ca-file "/nonexistent/ca.pem": No such file' -- \
     "${V[@]}" --ca-file /nonexistent/ca.pem "$R/test/signed:v1"
 expect registry-ca-file-missing 2 '' '--registry-ca-file "/nonexistent/ca.pem": No such file' -- \

@@ -588,6 +588,63 @@ static void docker_config_check_names_the_file(void)
     pg_free(path);
 }
 
+/* A docker config whose shape is wrong is refused, naming the file and the entry. */
+static void docker_config_check_refuses_a_wrong_shape(void)
+{
+    static const struct {
+        const char *json;
+        const char *msg;
+    } bad[] = {
+        {"{\"auths\":[]}", "\"auths\" is not a JSON object"},
+        {"{\"auths\":{\"r.io\":\"str\"}}", "auths entry \"r.io\": is not a JSON object"},
+        {"{\"auths\":{\"r.io\":null}}", "auths entry \"r.io\": is not a JSON object"},
+        {"{\"auths\":{\"r.io\":{\"auth\":5}}}", "auths entry \"r.io\": \"auth\" is not a string"},
+        {"{\"auths\":{\"r.io\":{\"username\":true}}}",
+         "auths entry \"r.io\": \"username\" is not a string"},
+        {"{\"auths\":{\"r.io\":{\"auth\":\"!!not base64!!\"}}}",
+         "auths entry \"r.io\": registry auth value is not valid base64"},
+        {"{\"auths\":{\"r.io\":{\"auth\":\"YWxpY2U=\"}}}",
+         "auths entry \"r.io\": registry auth value is not user:password"},
+        {"{\"credHelpers\":[]}", "\"credHelpers\" is not a JSON object"},
+        {"{\"credHelpers\":{\"r.io\":5}}", "credHelpers entry \"r.io\" is not the name"},
+        {"{\"credHelpers\":{\"r.io\":\"../sh\"}}", "credHelpers entry \"r.io\" is not the name"},
+        {"{\"credsStore\":5}", "\"credsStore\" is not the name of a credential helper"},
+    };
+    static const char *const good[] = {
+        "{\"auths\":{}}",
+        "{\"auths\":{\"r.io\":{}}}",
+        "{\"auths\":{\"r.io\":{\"auth\":\"YWxpY2U6czNjcmV0\"}}}",
+        "{\"auths\":{\"r.io\":{\"auth\":\"!!\",\"identitytoken\":\"t\"}}}",
+        "{\"auths\":{\"r.io\":{\"username\":\"a\",\"password\":\"b\",\"email\":5}}}",
+        "{\"credHelpers\":{\"r.io\":\"ecr-login\"},\"credsStore\":\"\"}",
+        "{\"credsStore\":\"desktop\"}",
+    };
+    char *dir = pg_check_tmpdir();
+    char *path = pg_asprintf("%s/config.json", dir);
+    struct pg_err err;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        write_file(path, bad[i].json, 0600);
+        pg_err_init(&err);
+        CHECK(pg_auth_check_docker_config(path, &err) == PG_ERR_CONFIG);
+        CHECK(strstr(err.msg, path) != NULL && strstr(err.msg, bad[i].msg) != NULL);
+        if (pg_check_failed_now()) {
+            fprintf(stderr, "    %s: %s\n", bad[i].json, err.msg);
+        }
+    }
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        write_file(path, good[i], 0600);
+        pg_err_init(&err);
+        CHECK(pg_auth_check_docker_config(path, &err) == PG_OK);
+        if (pg_check_failed_now()) {
+            fprintf(stderr, "    %s: %s\n", good[i], err.msg);
+        }
+    }
+    pg_check_rmtree(dir);
+    pg_free(dir);
+    pg_free(path);
+}
+
 static void challenge_parser_reads_quoted_parameters(void)
 {
     struct pg_auth_challenge ch = {0};
@@ -1416,6 +1473,7 @@ int main(void)
     PG_RUN("docker config credential helper is run", docker_config_cred_helper_is_run);
     PG_RUN("docker config credsStore is run", docker_config_creds_store_is_run);
     PG_RUN("docker config check names the file", docker_config_check_names_the_file);
+    PG_RUN("docker config check refuses a wrong shape", docker_config_check_refuses_a_wrong_shape);
     PG_RUN("credential helper name with a slash is refused", helper_name_with_a_slash_is_refused);
     PG_RUN("challenge parser reads quoted parameters", challenge_parser_reads_quoted_parameters);
     PG_RUN("credentials are not sent across a redirect to another host",
