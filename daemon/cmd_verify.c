@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "commands.h"
+#include "config.h"
 #include "log.h"
 #include "mem.h"
 #include "notation_dir.h"
@@ -104,6 +105,14 @@ static int parse_verify_args(int argc, char **argv, struct verify_args *a)
         case 'p':
             if (a->n_plain_http == MAX_PLAIN_HTTP) {
                 fprintf(stderr, "pullgate verify: too many --plain-http hosts\n");
+                return -1;
+            }
+            if (!pg_config_is_registry_host(optarg, strlen(optarg))) {
+                char esc[REF_SHOWN];
+
+                fprintf(stderr, "pullgate verify: --plain-http \"%s\" %s\n",
+                        pg_escape(esc, sizeof(esc), optarg, strlen(optarg)),
+                        PG_CONFIG_REGISTRY_HOST_RULE);
                 return -1;
             }
             a->plain_http[a->n_plain_http++] = optarg;

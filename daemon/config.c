@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
@@ -199,6 +200,101 @@ static int is_host(const char *s, size_t n)
     return 1;
 }
 
+/* A DNS name (labels of letters, digits and inner '-') or, when all digits and dots, IPv4. */
+static int is_name_or_ipv4(const char *s, size_t n)
+{
+    char buf[INET_ADDRSTRLEN];
+    int numeric = 1;
+    size_t label = 0;
+
+    if (n == 0 || n > 253) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.') {
+            if (label == 0 || s[i - 1] == '-') {
+                return 0;
+            }
+            label = 0;
+            continue;
+        }
+        if (!isalnum((unsigned char)s[i]) && (s[i] != '-' || label == 0)) {
+            return 0;
+        }
+        numeric &= isdigit((unsigned char)s[i]) != 0;
+        if (++label > 63) {
+            return 0;
+        }
+    }
+    if (label == 0 || s[n - 1] == '-') {
+        return 0;
+    }
+    if (!numeric) {
+        return 1;
+    }
+    if (n >= sizeof(buf)) {
+        return 0;
+    }
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return inet_pton(AF_INET, buf, &(struct in_addr){0}) == 1;
+}
+
+int pg_config_is_registry_host(const char *s, size_t n)
+{
+    const char *host = s;
+    size_t host_len = n;
+    const char *colon = NULL;
+
+    if (n > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        char buf[INET6_ADDRSTRLEN];
+        size_t len = close != NULL ? (size_t)(close - s) - 1 : 0;
+
+        if (close == NULL || len == 0 || len >= sizeof(buf)) {
+            return 0;
+        }
+        memcpy(buf, s + 1, len);
+        buf[len] = '\0';
+        if (inet_pton(AF_INET6, buf, &(struct in6_addr){0}) != 1) {
+            return 0;
+        }
+        if ((size_t)(close - s) + 1 == n) {
+            return 1;
+        }
+        if (close[1] != ':') {
+            return 0;
+        }
+        colon = close + 1;
+    } else {
+        colon = memchr(s, ':', n);
+        host_len = colon != NULL ? (size_t)(colon - s) : n;
+        if (!is_name_or_ipv4(host, host_len)) {
+            return 0;
+        }
+        if (colon == NULL) {
+            return 1;
+        }
+    }
+    /* a port: 1..65535, digits only, no leading zero */
+    {
+        const char *port = colon + 1;
+        size_t port_len = n - (size_t)(port - s);
+        long v = 0;
+
+        if (port_len == 0 || port_len > 5 || port[0] == '0') {
+            return 0;
+        }
+        for (size_t i = 0; i < port_len; i++) {
+            if (!isdigit((unsigned char)port[i])) {
+                return 0;
+            }
+            v = v * 10 + (port[i] - '0');
+        }
+        return v <= 65535;
+    }
+}
+
 /* Appends each comma-separated host of value to the plain-HTTP list. */
 static enum pg_status add_plain_http(struct pg_config *cfg, const char *value, struct pg_err *err)
 {
@@ -218,10 +314,13 @@ static enum pg_status add_plain_http(struct pg_config *cfg, const char *value, s
         while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) {
             n--;
         }
-        if (!is_host(p, n) || cfg->n_plain_http == PG_CONFIG_PLAIN_HTTP_MAX) {
-            return pg_err_set(err, PG_ERR_CONFIG,
-                              "plain_http: \"%s\" is not a host[:port] (or more than %d hosts)",
-                              pg_escape(esc, sizeof(esc), p, n), PG_CONFIG_PLAIN_HTTP_MAX);
+        if (!pg_config_is_registry_host(p, n)) {
+            return pg_err_set(err, PG_ERR_CONFIG, "plain_http: \"%s\" %s",
+                              pg_escape(esc, sizeof(esc), p, n), PG_CONFIG_REGISTRY_HOST_RULE);
+        }
+        if (cfg->n_plain_http == PG_CONFIG_PLAIN_HTTP_MAX) {
+            return pg_err_set(err, PG_ERR_CONFIG, "plain_http: more than %d hosts",
+                              PG_CONFIG_PLAIN_HTTP_MAX);
         }
         grown = pg_realloc(cfg->plain_http, (cfg->n_plain_http + 1) * sizeof(*grown));
         host = pg_strndup(p, n);

@@ -54,6 +54,16 @@ struct pg_config {
 enum pg_status pg_config_defaults(struct pg_config *cfg, struct pg_err *err);
 
 /*
+ * Whether s[0..n) is a registry host[:port] as image references spell it: a
+ * DNS name, an IPv4 address or a bracketed IPv6 address, and an optional
+ * port 1..65535. PG_CONFIG_REGISTRY_HOST_RULE says so in a message.
+ */
+int pg_config_is_registry_host(const char *s, size_t n);
+#define PG_CONFIG_REGISTRY_HOST_RULE                                                               \
+    "is not a registry host[:port] (a DNS name, an IPv4 address or a bracketed IPv6 address, "     \
+    "and a port 1-65535)"
+
+/*
  * Sets one key from its text form, checking its range. Unknown keys and bad
  * values are PG_ERR_CONFIG; cfg is unchanged then.
  */

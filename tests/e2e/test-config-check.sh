@@ -82,6 +82,17 @@ if [ -f "$CA" ]; then
     expect good-ca 0 '# ok: registry CA bundle is readable' '' \
         -- check --config /dev/null "${OK_ARGS[@]}" --registry-ca-file "$CA"
 fi
+for host in '::1:5000' 'reg.test:99999' 'reg.test:0' '[::1' 'reg..test'; do
+    printf 'plain_http = ok.test, %s\n' "$host" >"$PG_TMP/plain.conf"
+    expect "plain-http-file-$host" 1 '' \
+        "plain.conf:1: plain_http: \"$host\" is not a registry host[:port]" \
+        -- check --config "$PG_TMP/plain.conf" "${OK_ARGS[@]}"
+    expect "plain-http-flag-$host" 2 '' "plain_http: \"$host\" is not a registry host[:port]" \
+        -- check --config /dev/null "${OK_ARGS[@]}" --plain-http "$host"
+done
+expect plain-http-good 0 'plain_http = [::1]:5000, 127.0.0.1:65535, reg.test, a-b.test:1' '' \
+    -- check --config /dev/null "${OK_ARGS[@]}" \
+    --plain-http '[::1]:5000, 127.0.0.1:65535, reg.test, a-b.test:1'
 expect no-upstream-dir 1 '' "directory \"$PG_TMP/nowhere\" of upstream" \
     -- check --config /dev/null "${OK_ARGS[@]}" --upstream "$PG_TMP/nowhere/c.sock"
 

@@ -212,6 +212,10 @@ fi
 mkdir -p "$PG_TMP/empty"
 expect no-reference 2 '' 'usage: pullgate verify' -- "$PG" verify --notation-dir "$N"
 expect two-references 2 '' 'usage: pullgate verify' -- "${V[@]}" "$R/a:1" "$R/b:1"
+for host in '::1:5000' 'reg.test:99999' 'reg.test:0'; do
+    expect "plain-http-$host" 2 '' "--plain-http \"$host\" is not a registry host[:port]" -- \
+        "$PG" verify --plain-http "$host" "$R/test/signed:v1"
+done
 expect unknown-option 2 '' 'usage: pullgate verify' -- "$PG" verify --bogus "$R/test/signed:v1"
 expect bad-timeout 2 '' '--timeout wants 1..3600 seconds' -- \
     "$PG" verify --timeout 0 "$R/test/signed:v1"

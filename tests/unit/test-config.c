@@ -117,6 +117,45 @@ static void bad_values_are_refused(void)
     pg_config_free(&cfg);
 }
 
+/* plain_http takes only hosts that an image reference can name. */
+static void plain_http_hosts_are_checked(void)
+{
+    static const char *const good[] = {
+        "reg.test",   "reg.test:5000", "localhost:1",  "127.0.0.1:65535", "[::1]",
+        "[::1]:5000", "[fe80::1]:443", "a-b.c-d.test", "REG.Test:80",     "10.0.0.1",
+    };
+    static const char *const bad[] = {
+        "::1:5000",       "::1",          "reg.test:99999", "reg.test:0", "reg.test:",
+        "reg.test:05000", "reg.test:+80", "[::1]5000",      "[::1",       "[]:80",
+        "[reg.test]:80",  "reg..test",    "-reg.test",      "reg-.test",  "reg.test.",
+        "reg_test",       "999.1.1.1",    "1.2.3",          "a:1:2",      ":5000",
+    };
+    struct pg_config cfg;
+    struct pg_err err;
+
+    pg_err_init(&err);
+    REQUIRE(pg_config_defaults(&cfg, &err) == PG_OK);
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        pg_err_init(&err);
+        CHECK(pg_config_set(&cfg, "plain_http", good[i], &err) == PG_OK);
+        if (pg_check_failed_now()) {
+            fprintf(stderr, "    %s: %s\n", good[i], err.msg);
+        }
+    }
+    CHECK(cfg.n_plain_http == sizeof(good) / sizeof(good[0]));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        pg_err_init(&err);
+        CHECK(pg_config_set(&cfg, "plain_http", bad[i], &err) == PG_ERR_CONFIG);
+        CHECK(strstr(err.msg, "is not a registry host[:port]") != NULL);
+        if (pg_check_failed_now()) {
+            fprintf(stderr, "    %s accepted\n", bad[i]);
+        }
+        CHECK(!pg_config_is_registry_host(bad[i], strlen(bad[i])));
+    }
+    CHECK(cfg.n_plain_http == sizeof(good) / sizeof(good[0]));
+    pg_config_free(&cfg);
+}
+
 static void tsa_revocation_is_set(void)
 {
     struct pg_config cfg;
@@ -413,6 +452,7 @@ int main(void)
     PG_RUN("an unknown key is refused, naming file and line", unknown_key_names_file_and_line);
     PG_RUN("out of range and malformed values are refused", bad_values_are_refused);
     PG_RUN("tsa_revocation accepts strict and allow-unknown", tsa_revocation_is_set);
+    PG_RUN("plain_http takes only registry host[:port] values", plain_http_hosts_are_checked);
     PG_RUN("a socket path too long for sun_path is refused", long_socket_path_is_refused);
     PG_RUN("a line without '=' or key is refused", malformed_lines_are_refused);
     PG_RUN("an oversized, binary or missing file is refused", oversized_or_binary_file_is_refused);
