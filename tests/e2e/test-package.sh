@@ -8,6 +8,8 @@
 # configuration is then laid over /etc, and a fresh /run mounted, in a
 # private mount namespace, so `pullgate config check` and `pullgate serve`
 # run with exactly the installed defaults, without touching the host.
+# `cmake --install` with /usr/local or a scratch prefix (under DESTDIR) writes
+# nothing under /etc.
 set -u
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -109,22 +111,40 @@ fi
 # `cmake --install` with the default prefix /usr/local: the unit goes where
 # systemd reads units under /usr/local and runs the binary installed there.
 # install_manifest.txt of the build tree is kept as it was.
-local_install()
+# prefix_install DESTDIR PREFIX
+prefix_install()
 {
-    local manifest=$PG_BUILD_DIR/install_manifest.txt rc=0
+    local manifest=$PG_BUILD_DIR/install_manifest.txt rc=0 name
+    name=$(basename "$1")
     [ -f "$manifest" ] && cp -p "$manifest" "$PG_TMP/manifest.saved"
-    DESTDIR=$PG_TMP/local cmake --install "$PG_BUILD_DIR" --prefix /usr/local \
-        >"$PG_TMP/local-install.out" 2>&1 || rc=$?
+    DESTDIR=$1 cmake --install "$PG_BUILD_DIR" --prefix "$2" \
+        >"$PG_TMP/$name-install.out" 2>&1 || rc=$?
     if [ -f "$PG_TMP/manifest.saved" ]; then
         cp -p "$PG_TMP/manifest.saved" "$manifest"
     else
         rm -f "$manifest"
     fi
-    [ "$rc" -eq 0 ] || sed 's/^/    /' "$PG_TMP/local-install.out" >&2
+    [ "$rc" -eq 0 ] || sed 's/^/    /' "$PG_TMP/$name-install.out" >&2
     return "$rc"
 }
+local_install()
+{
+    prefix_install "$PG_TMP/local" /usr/local
+}
+# nothing_in_etc DESTDIR: the install wrote nothing under DESTDIR/etc.
+nothing_in_etc()
+{
+    [ ! -e "$1/etc" ] || { find "$1/etc" >&2; return 1; }
+}
 LOCAL_UNIT=$PG_TMP/local/usr/local/lib/systemd/system/pullgate.service
+LOCAL_CONF=$PG_TMP/local/usr/local/share/doc/pullgate/pullgate.conf
 if command -v cmake >/dev/null 2>&1 && local_install; then
+    pg_check "cmake --install with the prefix /usr/local writes nothing under /etc" \
+        nothing_in_etc "$PG_TMP/local"
+    pg_check "cmake --install puts the configuration in /usr/local/share/doc/pullgate" \
+        test -f "$LOCAL_CONF"
+    pg_check "the installed configuration differs from systemd/ in its /usr/local paths only" \
+        sh -c "sed 's#/usr/local/#/usr/#g' '$LOCAL_CONF' | cmp -s - '$PG_SOURCE_DIR/systemd/pullgate.conf'"
     pg_check "cmake --install puts the binary in /usr/local/bin" \
         test -x "$PG_TMP/local/usr/local/bin/pullgate"
     pg_check "cmake --install puts the unit in /usr/local/lib/systemd/system" test -f "$LOCAL_UNIT"
@@ -142,6 +162,18 @@ if command -v cmake >/dev/null 2>&1 && local_install; then
     fi
 else
     pg_check "cmake --install with the prefix /usr/local succeeds" false
+fi
+# Any other prefix but /usr leaves /etc alone as well.
+SCRATCH=$PG_TMP/scratch-prefix
+if command -v cmake >/dev/null 2>&1 && prefix_install "$PG_TMP/scratch" "$SCRATCH"; then
+    pg_check "cmake --install with a scratch prefix writes nothing under /etc" \
+        nothing_in_etc "$PG_TMP/scratch"
+    pg_check "cmake --install puts the configuration in PREFIX/share/doc/pullgate" \
+        test -f "$PG_TMP/scratch$SCRATCH/share/doc/pullgate/pullgate.conf"
+    pg_check "cmake --install puts the unit in PREFIX/lib/systemd/system" \
+        test -f "$PG_TMP/scratch$SCRATCH/lib/systemd/system/pullgate.service"
+else
+    pg_check "cmake --install with a scratch prefix succeeds" false
 fi
 
 # Installed defaults, in a private mount namespace: the package's /etc/pullgate
