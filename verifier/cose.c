@@ -1301,12 +1301,9 @@ enum pg_status pg_cose_check_header(const struct pg_cose *cose, enum pg_signing_
     }
     signed_at =
         scheme == PG_SCHEME_SIGNING_AUTHORITY ? &v->authentic_signing_time : &v->signing_time;
-    if (!pg_jws_time_is_set(signed_at)) {
-        return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
-                          "%s is the zero time 0001-01-01T00:00:00Z, which notation reads as "
-                          "no signing time",
-                          scheme == PG_SCHEME_SIGNING_AUTHORITY ? PG_JWS_AUTHENTIC_TIME
-                                                                : PG_JWS_SIGNING_TIME);
+    rc = pg_jws_check_signed_at(scheme, signed_at, err);
+    if (rc != PG_OK) {
+        return rc;
     }
     /* crit covers a present expiry; a zero one then means none, as in notation */
     if (pg_jws_time_is_set(&v->expiry) &&

@@ -165,6 +165,19 @@ int pg_jws_time_is_set(const struct pg_jws_time *t)
     return t->is_present && !(t->sec == PG_JWS_ZERO_TIME_SEC && t->nsec == 0);
 }
 
+enum pg_status pg_jws_check_signed_at(enum pg_signing_scheme scheme,
+                                      const struct pg_jws_time *signed_at, struct pg_err *err)
+{
+    if (pg_jws_time_is_set(signed_at)) {
+        return PG_OK;
+    }
+    return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
+                      "%s is the zero time 0001-01-01T00:00:00Z, which notation reads as no "
+                      "signing time",
+                      scheme == PG_SCHEME_SIGNING_AUTHORITY ? PG_JWS_AUTHENTIC_TIME
+                                                            : PG_JWS_SIGNING_TIME);
+}
+
 /* 1 when a is strictly after b. */
 static int time_after(const struct pg_jws_time *a, const struct pg_jws_time *b)
 {
@@ -685,12 +698,9 @@ enum pg_status pg_jws_check_header(const struct pg_jws *jws, enum pg_signing_sch
     }
     signed_at =
         scheme == PG_SCHEME_SIGNING_AUTHORITY ? &jws->authentic_signing_time : &jws->signing_time;
-    if (!pg_jws_time_is_set(signed_at)) {
-        return pg_err_set(err, PG_ERR_SIG_INTEGRITY,
-                          "%s is the zero time 0001-01-01T00:00:00Z, which notation reads as "
-                          "no signing time",
-                          scheme == PG_SCHEME_SIGNING_AUTHORITY ? PG_JWS_AUTHENTIC_TIME
-                                                                : PG_JWS_SIGNING_TIME);
+    rc = pg_jws_check_signed_at(scheme, signed_at, err);
+    if (rc != PG_OK) {
+        return rc;
     }
     if (pg_jws_time_is_set(&jws->expiry) && !time_after(&jws->expiry, signed_at)) {
         char a[32];

@@ -55,6 +55,14 @@ struct pg_jws_time {
  */
 int pg_jws_time_is_set(const struct pg_jws_time *t);
 
+/*
+ * The signing time of scheme (signingTime, or authenticSigningTime for
+ * signingAuthority) must be set: PG_ERR_SIG_INTEGRITY when it is the zero
+ * time. Shared by the JWS and COSE parsers.
+ */
+enum pg_status pg_jws_check_signed_at(enum pg_signing_scheme scheme,
+                                      const struct pg_jws_time *signed_at, struct pg_err *err);
+
 /* A protected header member that is not one of the seven system names. */
 struct pg_jws_attr {
     const char *name; /* borrowed from pg_jws.header */

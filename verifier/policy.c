@@ -872,12 +872,15 @@ static int cmp_scope_ref(const void *a, const void *b)
     return c != 0 ? c : (x->order > y->order) - (x->order < y->order);
 }
 
-/* A scope (including "*") may appear once in the whole document. */
-static enum pg_status check_unique_scopes(const struct pg_policy *p, struct pg_err *err)
+/*
+ * Every scope of the document in document order, "*" left out unless
+ * with_wildcard, sorted by cmp. *out_refs is the caller's (pg_free).
+ */
+static enum pg_status sorted_scopes(const struct pg_policy *p, int with_wildcard,
+                                    int (*cmp)(const void *, const void *),
+                                    struct scope_ref **out_refs, size_t *out_n, struct pg_err *err)
 {
     struct scope_ref *refs;
-    const struct scope_ref *first = NULL;
-    const struct scope_ref *again = NULL;
     size_t n = 0;
     size_t i;
     size_t j;
@@ -890,11 +893,31 @@ static enum pg_status check_unique_scopes(const struct pg_policy *p, struct pg_e
         return pg_err_set(err, PG_ERR_NOMEM, "out of memory checking registry scopes");
     }
     for (i = 0, n = 0; i < p->n; i++) {
-        for (j = 0; j < p->statements[i].n_scopes; j++, n++) {
-            refs[n] = (struct scope_ref){p->statements[i].scopes[j], i, n};
+        for (j = 0; j < p->statements[i].n_scopes; j++) {
+            if (with_wildcard || strcmp(p->statements[i].scopes[j], "*") != 0) {
+                refs[n] = (struct scope_ref){p->statements[i].scopes[j], i, n};
+                n++;
+            }
         }
     }
-    qsort(refs, n, sizeof(*refs), cmp_scope_ref);
+    qsort(refs, n, sizeof(*refs), cmp);
+    *out_refs = refs;
+    *out_n = n;
+    return PG_OK;
+}
+
+/* A scope (including "*") may appear once in the whole document. */
+static enum pg_status check_unique_scopes(const struct pg_policy *p, struct pg_err *err)
+{
+    struct scope_ref *refs = NULL;
+    const struct scope_ref *first = NULL;
+    const struct scope_ref *again = NULL;
+    size_t n = 0;
+    size_t i;
+
+    if (sorted_scopes(p, 1, cmp_scope_ref, &refs, &n, err) != PG_OK) {
+        return PG_ERR_NOMEM;
+    }
     for (i = 1; i < n; i++) {
         int is_second = strcmp(refs[i].scope, refs[i - 1].scope) == 0 &&
                         (i == 1 || strcmp(refs[i - 1].scope, refs[i - 2].scope) != 0);
@@ -947,28 +970,14 @@ static int cmp_equivalent(const void *a, const void *b)
  */
 static enum pg_status check_equivalent_scopes(const struct pg_policy *p, struct pg_err *err)
 {
-    struct scope_ref *refs;
+    struct scope_ref *refs = NULL;
     size_t n = 0;
     size_t i;
-    size_t j;
     enum pg_status rc = PG_OK;
 
-    for (i = 0; i < p->n; i++) {
-        n += p->statements[i].n_scopes;
+    if (sorted_scopes(p, 0, cmp_equivalent, &refs, &n, err) != PG_OK) {
+        return PG_ERR_NOMEM;
     }
-    refs = pg_calloc(n + 1, sizeof(*refs));
-    if (refs == NULL) {
-        return pg_err_set(err, PG_ERR_NOMEM, "out of memory checking registry scopes");
-    }
-    for (i = 0, n = 0; i < p->n; i++) {
-        for (j = 0; j < p->statements[i].n_scopes; j++) {
-            if (strcmp(p->statements[i].scopes[j], "*") != 0) {
-                refs[n] = (struct scope_ref){p->statements[i].scopes[j], i, n};
-                n++;
-            }
-        }
-    }
-    qsort(refs, n, sizeof(*refs), cmp_equivalent);
     for (i = 1; i < n && rc == PG_OK; i++) {
         const struct scope_ref *a = &refs[i - 1];
         const struct scope_ref *b = &refs[i];
