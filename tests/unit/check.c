@@ -4,10 +4,12 @@
  */
 #include "check.h"
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -56,6 +58,35 @@ char *pg_check_vector(const char *rel)
         return pg_asprintf("%s/tests/vectors/%s", src, rel);
     }
     return NULL;
+}
+
+int pg_check_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    int ok = f != NULL && fwrite(data, 1, len, f) == len;
+
+    if (f != NULL && fclose(f) != 0) {
+        ok = 0;
+    }
+    return ok;
+}
+
+int pg_check_make_dirs(const char *path)
+{
+    char buf[1024];
+    size_t i;
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (i = 1; buf[i] != '\0'; i++) {
+        if (buf[i] == '/') {
+            buf[i] = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+                return 0;
+            }
+            buf[i] = '/';
+        }
+    }
+    return mkdir(buf, 0755) == 0 || errno == EEXIST;
 }
 
 unsigned char *pg_check_read_file(const char *path, size_t *out_len)

@@ -22,6 +22,10 @@ int pg_check_done(void);
 char *pg_check_vector(const char *rel);
 /* Reads a whole file; returns NULL on error. Free with pg_free. */
 unsigned char *pg_check_read_file(const char *path, size_t *out_len);
+/* Writes len bytes to path; 1 on success. */
+int pg_check_write_file(const char *path, const void *data, size_t len);
+/* mkdir -p path; 1 on success. */
+int pg_check_make_dirs(const char *path);
 /* A fresh temporary directory (mkdtemp); removed by pg_check_rmtree. */
 char *pg_check_tmpdir(void);
 void pg_check_rmtree(const char *path);

@@ -47,35 +47,6 @@ static const struct pg_descriptor other_target = {oci_manifest, other_digest, 51
 
 /* ---- files and fixtures ---------------------------------------------------- */
 
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    int ok = f != NULL && fwrite(data, 1, len, f) == len;
-
-    if (f != NULL && fclose(f) != 0) {
-        ok = 0;
-    }
-    return ok;
-}
-
-static int make_dirs(const char *path)
-{
-    char buf[1024];
-    size_t i;
-
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (i = 1; buf[i] != '\0'; i++) {
-        if (buf[i] == '/') {
-            buf[i] = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-                return 0;
-            }
-            buf[i] = '/';
-        }
-    }
-    return mkdir(buf, 0755) == 0 || errno == EEXIST;
-}
-
 static unsigned char *read_vector(const char *rel, size_t *out_len)
 {
     char *path = pg_check_vector(rel);
@@ -114,8 +85,8 @@ static int fixture_open(struct fixture *fx, const char *store_type, const unsign
         cpath = pg_asprintf("%s/truststore/x509/%s/cose/anchor.der", fx->dir, store_type);
     }
     ok = policy != NULL && ppath != NULL && sdir != NULL && cpath != NULL &&
-         write_file(ppath, policy, strlen(policy)) && make_dirs(sdir) &&
-         write_file(cpath, der, der_len);
+         pg_check_write_file(ppath, policy, strlen(policy)) && pg_check_make_dirs(sdir) &&
+         pg_check_write_file(cpath, der, der_len);
     pg_free(policy);
     pg_free(ppath);
     pg_free(sdir);

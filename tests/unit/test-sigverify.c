@@ -68,35 +68,6 @@ struct fixture {
     const struct pg_statement *st;
 };
 
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    int ok = f != NULL && fwrite(data, 1, len, f) == len;
-
-    if (f != NULL && fclose(f) != 0) {
-        ok = 0;
-    }
-    return ok;
-}
-
-static int make_dirs(const char *path)
-{
-    char buf[1024];
-    size_t i;
-
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (i = 1; buf[i] != '\0'; i++) {
-        if (buf[i] == '/') {
-            buf[i] = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-                return 0;
-            }
-            buf[i] = '/';
-        }
-    }
-    return mkdir(buf, 0755) == 0 || errno == EEXIST;
-}
-
 static char *vector_path(const char *rel)
 {
     return pg_check_vector(rel);
@@ -119,8 +90,8 @@ static int add_store_file(const struct fixture *fx, const char *store, const cha
     unsigned char *data = read_vector(rel, &len);
     char *sdir = pg_asprintf("%s/truststore/x509/%s", fx->dir, store);
     char *path = pg_asprintf("%s/%s", sdir, name);
-    int ok = data != NULL && sdir != NULL && path != NULL && make_dirs(sdir) &&
-             write_file(path, data, len);
+    int ok = data != NULL && sdir != NULL && path != NULL && pg_check_make_dirs(sdir) &&
+             pg_check_write_file(path, data, len);
 
     pg_free(data);
     pg_free(sdir);
@@ -164,7 +135,7 @@ static int fixture_open(struct fixture *fx, const char *sv, const char *stores,
     memset(fx, 0, sizeof(*fx));
     fx->dir = pg_check_tmpdir();
     path = fx->dir != NULL ? pg_asprintf("%s/trustpolicy.json", fx->dir) : NULL;
-    ok = policy != NULL && path != NULL && write_file(path, policy, strlen(policy));
+    ok = policy != NULL && path != NULL && pg_check_write_file(path, policy, strlen(policy));
     pg_free(policy);
     pg_free(path);
     return ok;
@@ -753,7 +724,7 @@ static int open_n_base(struct fixture *fx, const char *anchor_rel)
     memset(fx, 0, sizeof(*fx));
     fx->dir = pg_check_tmpdir();
     path = fx->dir != NULL ? pg_asprintf("%s/trustpolicy.json", fx->dir) : NULL;
-    ok = policy != NULL && path != NULL && write_file(path, policy, len) &&
+    ok = policy != NULL && path != NULL && pg_check_write_file(path, policy, len) &&
          add_store_file(fx, "ca/e2e", "e2e.crt", anchor_rel) && fixture_load(fx);
     pg_free(policy);
     pg_free(path);
@@ -840,10 +811,10 @@ static void jws_signature_vector_passes_with_its_own_anchor(void)
                               &der_len, NULL) == PG_OK);
     REQUIRE(fixture_open(&fx, "{\"level\":\"strict\"}", "\"ca:alpine\"", "\"*\""));
     path = pg_asprintf("%s/truststore/x509/ca/alpine", fx.dir);
-    REQUIRE(path != NULL && make_dirs(path));
+    REQUIRE(path != NULL && pg_check_make_dirs(path));
     pg_free(path);
     path = pg_asprintf("%s/truststore/x509/ca/alpine/leaf.der", fx.dir);
-    REQUIRE(path != NULL && write_file(path, der, der_len));
+    REQUIRE(path != NULL && pg_check_write_file(path, der, der_len));
     REQUIRE(fixture_load(&fx));
     CHECK(verify_at(&fx, env, len, JOSE, &layout_target, time(NULL), &res) == PG_OK);
     show(&res);
