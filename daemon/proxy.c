@@ -934,7 +934,7 @@ static void *cq_main(void *arg)
 /* ---- the socket ------------------------------------------------------------- */
 
 #define SERVER_ARGS 3
-#define CHANNEL_ARGS 7
+#define CHANNEL_ARGS 6
 
 static void fill_args(grpc_arg *args, int with_backoff)
 {
@@ -943,10 +943,12 @@ static void fill_args(grpc_arg *args, int with_backoff)
     static char k_md[] = GRPC_ARG_MAX_METADATA_SIZE;
     static char k_retries[] = GRPC_ARG_ENABLE_RETRIES;
     static char k_init[] = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
-    static char k_min[] = GRPC_ARG_MIN_RECONNECT_BACKOFF_MS;
     static char k_max[] = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
-    char *keys[] = {k_recv, k_send, k_md, k_retries, k_init, k_min, k_max};
-    int values[] = {MAX_MESSAGE, MAX_MESSAGE, MAX_METADATA, 0, 100, 100, 1000};
+    /* Reconnect soon after containerd comes back. Not the "min" backoff:
+     * core reads it as the time a connection attempt may take before
+     * SETTINGS, and a busy runtime needs more than a fraction of a second. */
+    char *keys[] = {k_recv, k_send, k_md, k_retries, k_init, k_max};
+    int values[] = {MAX_MESSAGE, MAX_MESSAGE, MAX_METADATA, 0, 100, 1000};
     int i;
 
     for (i = 0; i < (with_backoff ? CHANNEL_ARGS : SERVER_ARGS); i++) {
